@@ -14,8 +14,6 @@ corruption, with the clean label.
 
 import logging
 
-import numpy as np
-
 from applications.data import cache
 from applications.data import catalog
 from applications.data import generator
@@ -78,15 +76,7 @@ def corrupted_set(
     catalog.check_corruption(dataset, name, severity)
     _check_source(source)
     loaders.check_seed(seed)
-    if limit is not None and (
-        isinstance(limit, bool)
-        or not isinstance(limit, (int, np.integer))
-        or limit < 1
-    ):
-        raise ValueError(
-            "Invalid value received for argument `limit`. Expected an int "
-            f">= 1 or None. Received: limit={limit!r}"
-        )
+    loaders.check_limit(limit, "limit")
     spec = npz_files.get_spec(dataset)
     if source != "generate":
         tfds_name = catalog.tfds_name(dataset, name, severity)

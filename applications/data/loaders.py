@@ -129,19 +129,10 @@ def subset_indices(labels, limit, *, stratified=False, seed=0):
         int64 indices into `labels`, or None when `limit` is None.
     """
     check_seed(seed)
+    check_limit(limit, "limit", len(labels))
     if limit is None:
         return None
     num_examples = len(labels)
-    if (
-        isinstance(limit, bool)
-        or not isinstance(limit, (int, np.integer))
-        or not 1 <= limit <= num_examples
-    ):
-        raise ValueError(
-            "Invalid value received for argument `limit`. Expected an int "
-            f"in 1..{num_examples} (the split size) or None. Received: "
-            f"limit={limit!r}"
-        )
     if not stratified:
         return np.arange(limit, dtype=np.int64)
     classes, counts = np.unique(labels, return_counts=True)
@@ -156,6 +147,23 @@ def subset_indices(labels, limit, *, stratified=False, seed=0):
         members = np.flatnonzero(labels == label)
         chosen.append(rng.choice(members, size=quota, replace=False))
     return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def check_limit(limit, argument, maximum=None):
+    """Raise ValueError unless `limit` is None or an int in 1..`maximum`."""
+    if limit is None:
+        return
+    if (
+        isinstance(limit, bool)
+        or not isinstance(limit, (int, np.integer))
+        or limit < 1
+        or (maximum is not None and limit > maximum)
+    ):
+        allowed = ">= 1" if maximum is None else f"in 1..{maximum}"
+        raise ValueError(
+            f"Invalid value received for argument `{argument}`. Expected "
+            f"None or an int {allowed}. Received: {argument}={limit!r}"
+        )
 
 
 def convert_images(images, dtype):
@@ -217,6 +225,7 @@ def load_dataset(
         (("train", train_limit), ("test", test_limit))
     ):
         images, labels = read_split(dataset, split, data_dir, download=download)
+        check_limit(limit, f"{split}_limit", len(labels))
         # Independent streams, so the test sample does not depend on
         # train_limit.
         keep = subset_indices(
