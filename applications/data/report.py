@@ -84,7 +84,9 @@ def plot_examples(path, clean_image, examples, title):
         grid = [panels[i : i + 6] for i in range(0, len(panels), 6)]
     num_rows = len(grid)
     num_cols = max(len(row) for row in grid)
-    figure = Figure(figsize=(1.6 * num_cols, 1.7 * num_rows + 0.4))
+    figure = Figure(
+        figsize=(1.6 * num_cols, 1.7 * num_rows + 0.4), layout="constrained"
+    )
     FigureCanvasAgg(figure)
     figure.suptitle(title)
     axes = figure.subplots(num_rows, num_cols, squeeze=False)
@@ -99,7 +101,6 @@ def plot_examples(path, clean_image, examples, title):
             else:
                 axis.imshow(image)
             axis.set_title(label, fontsize=7)
-    figure.tight_layout()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
