@@ -39,6 +39,7 @@ def build_parser():
             "summarize how far each is from the clean test images."
         ),
     )
+
     parser.add_argument(
         "--dataset",
         required=True,
@@ -46,38 +47,45 @@ def build_parser():
         help="clean data set to corrupt: mnist (MNIST-C) or cifar10 "
         "(CIFAR-10-C)",
     )
+
     parser.add_argument(
         "--data-dir",
         help="folder with mnist.npz or the cifar10 .npz files and frost/ "
         f"(default: ${npz_files.DATA_DIR_ENV})",
     )
+
     parser.add_argument(
         "--output",
         required=True,
         help="folder for <dataset>_c/ with the sets (.npz), summary.csv "
         "and examples.png",
     )
+
     parser.add_argument(
         "--corruptions",
         help="comma-separated corruption names (default: all, CIFAR-10-C "
         "extras included)",
     )
+
     parser.add_argument(
         "--severities",
         help="comma-separated CIFAR-10-C severities in 1..5 (default: all "
         "five); MNIST-C has one fixed severity and rejects this option",
     )
+
     parser.add_argument(
         "--limit",
         type=int,
         help="use the first N clean test images (default: all)",
     )
+
     parser.add_argument(
         "--seed",
         type=int,
         default=0,
         help="seed of the corruption generator, an int >= 0 (default: 0)",
     )
+
     parser.add_argument(
         "--source",
         choices=corrupted.SOURCES,
@@ -86,33 +94,39 @@ def build_parser():
         "else generate; generate: always the generator (with cache); "
         "tfds: the official copy, downloading it if needed (default: auto)",
     )
+
     parser.add_argument(
         "--cache-dir",
         help="folder of cached generated sets (default: "
         f"${cache.CACHE_DIR_ENV}, else ~/.cache/keras_nihr)",
     )
+
     parser.add_argument(
         "--frost-dir",
         help="folder with frost1.png .. frost6.jpg for CIFAR-10-C frost "
         "(default: <data-dir>/frost)",
     )
+
     parser.add_argument(
         "--download",
         action="store_true",
         help="let tensorflow-datasets download the clean test set when "
-        "no data directory holds it",
+        "no data directory contains it",
     )
+
     parser.add_argument(
         "--example-index",
         type=int,
         default=0,
         help="index of the test image shown in examples.png (default: 0)",
     )
+
     parser.add_argument(
         "--verbose",
         action="store_true",
         help="also log one line per generated chunk of images",
     )
+
     return parser
 
 

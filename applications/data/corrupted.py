@@ -29,7 +29,7 @@ SOURCES = ("auto", "generate", "tfds")
 def cache_path(dataset, name, severity, *, seed=0, limit=None, cache_dir=None):
     """Return the cache file of a generated set.
 
-    The key holds the dataset, corruption, severity, seed, limit and
+    The key contains the dataset, corruption, severity, seed, limit and
     `generator.generator_version(dataset)`. `cache_dir` defaults to
     `KERAS_NIHR_CACHE_DIR`, else `~/.cache/keras_nihr`.
     """
@@ -78,6 +78,8 @@ def corrupted_set(
     loaders.check_seed(seed)
     loaders.check_limit(limit, "limit")
     spec = npz_files.get_spec(dataset)
+    label = name if severity is None else f"{name} severity {severity}"
+
     if source != "generate":
         tfds_name = catalog.tfds_name(dataset, name, severity)
         result = None
@@ -92,20 +94,27 @@ def corrupted_set(
             except ImportError:
                 if source == "tfds":
                     raise
-                logger.warning("tensorflow-datasets is not installed.")
+                logger.warning(
+                    "tensorflow-datasets is not installed, so %s %s is "
+                    "generated.",
+                    dataset,
+                    label,
+                )
         if result is not None:
             images, labels = result
             keep = loaders.subset_indices(labels, limit)
             if keep is not None:
                 images, labels = images[keep], labels[keep]
             return images, labels, "tfds"
+
     path = cache_path(
         dataset, name, severity, seed=seed, limit=limit, cache_dir=cache_dir
     )
     cached = cache.load_npz(path, ("x_test", "y_test"))
     if cached is not None:
-        logger.info("Loaded %s %s from cache %s", dataset, name, path)
+        logger.info("Loaded %s %s from cache %s", dataset, label, path)
         return cached[0], cached[1], "cache"
+
     if clean is None:
         images, labels = loaders.read_split(
             dataset, "test", data_dir, download=download
@@ -121,7 +130,7 @@ def corrupted_set(
         dataset, name, severity, images, seed=seed, frost_dir=frost_dir
     )
     cache.save_npz_atomic(path, x_test=corrupted, y_test=labels)
-    logger.info("Cached %s %s in %s", dataset, name, path)
+    logger.info("Cached %s %s in %s", dataset, label, path)
     return corrupted, labels, "generated"
 
 
@@ -161,7 +170,7 @@ def load_corrupted(
             Defaults to `<data_dir>/frost`.
         dtype: `"uint8"` (0..255) or `"float32"` ([0, 1]).
         download: whether tfds may download the clean test set that the
-            generator corrupts when no data directory holds it.
+            generator corrupts when no data directory contains it.
 
     Returns:
         `(images, labels)`: images (N, 28, 28, 1) or (N, 32, 32, 3),

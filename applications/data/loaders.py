@@ -39,7 +39,7 @@ def read_split(dataset, split, data_dir=None, *, download=False):
         (N,).
 
     Raises:
-        FileNotFoundError: if no source holds the split. The message names
+        FileNotFoundError: if no source contains the split. The message names
             the directory and files looked for and how to supply them.
     """
     spec = npz_files.get_spec(dataset)
@@ -62,7 +62,7 @@ def read_split(dataset, split, data_dir=None, *, download=False):
             )
             return images, labels
         logger.warning(
-            "No %s files (%s) in %s; trying tensorflow-datasets.",
+            "No %s files (%s) in %s, so tensorflow-datasets is tried next.",
             spec.title,
             npz_files.layout_description(dataset),
             directory,
@@ -295,7 +295,7 @@ def load_cifar10(
 ):
     """Load CIFAR-10: 50000 train and 10000 test RGB images, 10 classes.
 
-    `data_dir` holds `cifar10.npz` or `cifar10_train_part1.npz` +
+    `data_dir` contains `cifar10.npz` or `cifar10_train_part1.npz` +
     `cifar10_train_part2.npz` + `cifar10_test.npz`. Images have shape
     (N, 32, 32, 3). The other arguments and the return value are those of
     `load_mnist`.

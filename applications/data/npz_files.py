@@ -1,6 +1,6 @@
 """Finding and reading the clean data sets stored as `.npz` files.
 
-A data directory holds `mnist.npz` and either `cifar10.npz` or the split
+A data directory contains `mnist.npz` and either `cifar10.npz` or the split
 CIFAR-10 layout `cifar10_train_part1.npz` + `cifar10_train_part2.npz` +
 `cifar10_test.npz`. Each file stores uint8 images under `x_<split>` and
 integer labels under `y_<split>`, in the canonical order of the original
@@ -103,7 +103,7 @@ def resolve_data_dir(data_dir=None):
     if not path.is_dir():
         raise FileNotFoundError(
             f"The data directory {path} (from {origin}) does not exist or "
-            "is not a directory. Pass the folder that holds mnist.npz and "
+            "is not a directory. Pass the folder that contains mnist.npz and "
             "the cifar10 .npz files, or unset it."
         )
     return path

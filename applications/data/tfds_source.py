@@ -63,10 +63,10 @@ def is_prepared_on_disk(name, data_dir=None):
 def import_tfds():
     """Import tensorflow_datasets with its GCS helpers disabled.
 
-    tfds 4.9.10 ships with them disabled, but earlier 4.x releases had them
-    on. There, building a data set that is not prepared yet first lists
-    `gs://tfds-data/dataset_info/` for metadata, even with `try_gcs=False`.
-    Setting the module flag stops that on every 4.x release.
+    tfds 4.9.10 ships with them disabled. Releases from 2020 enabled them
+    on every system but Windows, and there a builder for a data set that is
+    not prepared yet lists `gs://tfds-data/dataset_info/` for metadata, even
+    with `try_gcs=False`. Setting the module flag stops that in both.
 
     Returns:
         The `tensorflow_datasets` module.
@@ -90,7 +90,7 @@ def canonical_order(num_examples, split):
         split: split name, used by tfds as the hash salt.
 
     Returns:
-        int64 array `order` such that record j holds example `order[j]`.
+        int64 array `order` such that record j contains example `order[j]`.
     """
     salted = hashlib.md5(split.encode("utf-8"))
 

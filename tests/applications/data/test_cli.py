@@ -44,6 +44,7 @@ def test_mnist_end_to_end(mnist_dir, fake_generators, tmp_path, capsys):
         ]
     )
     assert status == 0
+
     folder = output / "mnist_c"
     columns, rows = read_summary(folder / "summary.csv")
     assert columns == COLUMNS
@@ -52,6 +53,7 @@ def test_mnist_end_to_end(mnist_dir, fake_generators, tmp_path, capsys):
     assert all(row["images"] == "20" for row in rows)
     assert all(row["origin"] == "generated" for row in rows)
     assert float(rows[0]["mean_abs_diff_0_255"]) == 0.0
+
     clean, labels = make_split(50, (28, 28), seed=2)
     with np.load(folder / "fog.npz") as archive:
         fog = archive["x_test"]
@@ -59,9 +61,11 @@ def test_mnist_end_to_end(mnist_dir, fake_generators, tmp_path, capsys):
     expected = np.abs(fog[..., 0].astype(float) - clean[:20]).mean()
     assert float(rows[1]["mean_abs_diff_0_255"]) == pytest.approx(expected)
     assert fog.shape == (20, 28, 28, 1)
+
     with Image.open(folder / "examples.png") as image:
         assert image.format == "PNG"
         assert image.width > 100
+
     printed = capsys.readouterr().out
     assert "pixel scale 0-255" in printed
     assert "zigzag" in printed
@@ -88,6 +92,7 @@ def test_cifar10_end_to_end_uses_cache(
     ]
     assert main(arguments) == 0
     assert len(fake_generators) == 4
+
     folder = tmp_path / "out" / "cifar10_c"
     names = sorted(path.name for path in folder.glob("*.npz"))
     assert names == [
@@ -98,6 +103,8 @@ def test_cifar10_end_to_end_uses_cache(
     ]
     _, first_rows = read_summary(folder / "summary.csv")
     assert [row["severity"] for row in first_rows] == ["1", "3", "1", "3"]
+
+    # A second run reads every set from the cache.
     assert main(arguments) == 0
     assert len(fake_generators) == 4
     _, rows = read_summary(folder / "summary.csv")
