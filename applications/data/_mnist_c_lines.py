@@ -40,9 +40,11 @@ def line_intensity(c0, r0, c1, r1):
     )
     columns = np.arange(IMAGE_SIZE, dtype=np.float64)[None, None, :]
     rows = np.arange(IMAGE_SIZE, dtype=np.float64)[None, :, None]
+    # A vertical line (c0 == c1) gives an infinite slope and NaN rows here,
+    # which the final np.where replaces with 0.
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (r1 - r0) / (c1 - c0)
-    line_rows = slope * (columns - c0) + r0
+        line_rows = slope * (columns - c0) + r0
     # The bound keeps log() finite at the largest distance.
     distance = np.clip(np.abs(rows - line_rows), 0, LINE_FALLOFF - 1e-10)
     intensity = np.clip(np.log(1 - distance / LINE_FALLOFF) + 1, 0, 1)
