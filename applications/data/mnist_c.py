@@ -94,7 +94,7 @@ def corrupt(images, name, rng):
     np.uint8(128)
     """
     _validate_images(images)
-    if name not in _CORRUPTION_FUNCTIONS:
+    if not isinstance(name, str) or name not in _CORRUPTION_FUNCTIONS:
         raise ValueError(
             "Invalid value received for argument `name`. Expected one of "
             f"{', '.join(CORRUPTIONS)}. Received: name={name!r}"
@@ -130,8 +130,10 @@ def _validate_images(images):
             "(images * 255).round().astype('uint8')."
         )
     if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
+        hint = "Pass MNIST images with one channel."
+        if images.shape[1:] == IMAGE_SHAPE[:2]:
+            hint = "Add the channel axis with images[..., None]."
         raise ValueError(
             "Invalid value received for argument `images`. Expected shape "
-            f"(N, 28, 28, 1). Received: images.shape={images.shape}. Add a "
-            "channel axis to (N, 28, 28) arrays with images[..., None]."
+            f"(N, 28, 28, 1). Received: images.shape={images.shape}. {hint}"
         )

@@ -158,6 +158,12 @@ def test_corrupt_rejects_wrong_shape(shape):
         _corrupt(images, "identity")
 
 
+def test_corrupt_suggests_channel_axis():
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"images\[\.\.\., None\]"):
+        _corrupt(images, "identity")
+
+
 def test_corrupt_rejects_list_input():
     with pytest.raises(ValueError, match="NumPy uint8 array"):
         _corrupt(_batch().tolist(), "identity")
@@ -170,6 +176,12 @@ def test_corrupt_rejects_unknown_name():
     assert "name='gaussian_noise'" in message
     for name in mnist_c.CORRUPTIONS:
         assert name in message
+
+
+@pytest.mark.parametrize("name", [None, ["fog"]])
+def test_corrupt_rejects_non_string_name(name):
+    with pytest.raises(ValueError, match="Received: name="):
+        _corrupt(_batch(), name)
 
 
 @pytest.mark.parametrize("rng", [0, np.random.RandomState(0), None])
