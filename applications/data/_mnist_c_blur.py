@@ -44,7 +44,7 @@ def glass_blur(images, rng):
 
     The shuffle visits rows and columns from 27 down to 2 in row-major
     order, twice. At each position, with probability 1/2, it swaps the
-    pixel with its neighbour at offset (dy, dx), each drawn uniformly from
+    pixel with its neighbor at offset (dy, dx), each drawn uniformly from
     {-1, 0} like the reference's `randint(-1, 1)`. Later swaps see earlier
     ones, so the loop over positions is sequential. It runs on all images
     at once.
@@ -67,10 +67,10 @@ def glass_blur(images, rng):
             dy = rng.integers(-delta, delta, size=shape) * swapped
             for k, column in enumerate(columns):
                 position = image_starts + (row * width + column)
-                neighbour = position + dy[k] * width + dx[k]
+                neighbor = position + dy[k] * width + dx[k]
                 position_values = flat[position]
-                flat[position] = flat[neighbour]
-                flat[neighbour] = position_values
+                flat[position] = flat[neighbor]
+                flat[neighbor] = position_values
 
     blurred = _blur_rows(shuffled / 255.0)
     return (np.clip(blurred, 0, 1) * 255).astype(np.float32)
@@ -90,7 +90,7 @@ def motion_blur_kernel(radius=MOTION_BLUR_RADIUS, sigma=MOTION_BLUR_SIGMA):
 def motion_blur(images, rng):
     """Blur each image along a line at a random angle, like ImageMagick.
 
-    This reproduces MotionBlurImage of ImageMagick 6.8 and later for a
+    This reproduces MotionBlurImage of current ImageMagick 6 and 7 for a
     grayscale image without alpha. Output pixel (y, x) is the weighted sum
     over taps i of input pixel (y + oy_i, x + ox_i), with
     ox_i = ceil(i cos(angle) - 0.5) and oy_i = ceil(i sin(angle) - 0.5).

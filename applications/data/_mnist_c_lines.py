@@ -30,9 +30,13 @@ def line_intensity(c0, r0, c1, r1):
     The endpoints are (column, row) pairs, each an array of shape (N,) or a
     scalar. Returns an (N, 28, 28) array in [0, 1]. Like the reference,
     the profile uses the vertical distance to the infinite line, and
-    zeroes the columns left of floor(c0) and from ceil(c1) on. A line with
-    c0 == c1 draws nothing. For the endpoints used here, floor(c0) and
-    ceil(c1) always lie in 0..28.
+    zeroes the columns left of floor(c0) and from ceil(c1) on. For the
+    endpoints used here, floor(c0) and ceil(c1) always lie in 0..28. A
+    line with c0 == c1 draws nothing.
+
+    The slope uses true division, as the reference does under Python 3.
+    Its notebook imports importlib.reload, which Python 2 lacks. Python 2
+    would have floored the slope of integer endpoints.
     """
     c0, r0, c1, r1 = (
         np.asarray(value, dtype=np.float64).reshape(-1, 1, 1)

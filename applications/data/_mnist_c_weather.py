@@ -23,7 +23,7 @@ _PLASMA_CHUNK = 64
 # Severity 4 of the reference's spatter: mean and standard deviation of
 # the liquid layer, its blur sigma in pixels, the threshold that turns it
 # into a mask, and the mask's blur sigma in pixels. The reference's sixth
-# parameter, a colour mode, is unused by its MNIST-C code, which fixes the
+# parameter, a color mode, is unused by its MNIST-C code, which fixes the
 # mask floor and the mud gray level below.
 SPATTER_MEAN = 0.65
 SPATTER_STDDEV = 0.3
@@ -38,7 +38,7 @@ def plasma_fractal(count, decay, rng, size=PLASMA_SIZE):
     """Draw `count` diamond-square height maps, each scaled to [0, 1].
 
     Returns an array of shape (count, size, size). The map wraps around
-    at its borders. Each midpoint is the mean of its four neighbours plus
+    at its borders. Each midpoint is the mean of its four neighbors plus
     noise. As in the reference, the noise is `wibble` times a uniform
     draw from [-wibble, wibble], so its half-width is wibble squared.
     `wibble` starts at 100 and is divided by `decay` after each level.
@@ -54,21 +54,21 @@ def plasma_fractal(count, decay, rng, size=PLASMA_SIZE):
     step = size
     while step >= 2:
         half = step // 2
-        # Square step: the centre of each square of corners.
+        # Square step: the center of each square of corners.
         corners = maps[:, ::step, ::step]
         total = corners + np.roll(corners, -1, axis=1)
         total += np.roll(total, -1, axis=2)
         maps[:, half::step, half::step] = noisy_mean(total)
 
         # Diamond step: the edge midpoints between two corners and two
-        # centres, first on the corner rows, then on the corner columns.
-        centres = maps[:, half::step, half::step]
+        # centers, first on the corner rows, then on the corner columns.
+        centers = maps[:, half::step, half::step]
         corners = maps[:, ::step, ::step]
-        total = (centres + np.roll(centres, 1, axis=1)) + (
+        total = (centers + np.roll(centers, 1, axis=1)) + (
             corners + np.roll(corners, -1, axis=2)
         )
         maps[:, ::step, half::step] = noisy_mean(total)
-        total = (centres + np.roll(centres, 1, axis=2)) + (
+        total = (centers + np.roll(centers, 1, axis=2)) + (
             corners + np.roll(corners, -1, axis=1)
         )
         maps[:, half::step, ::step] = noisy_mean(total)

@@ -10,8 +10,8 @@ with the equivalent kernel, and draws every random number from the
 
 Every corruption follows the reference in two steps. It first computes
 floating-point pixel values on the [0, 255] scale, clipped to that range
-(float32, like the reference functions, except for `spatter`, which returns
-float64 there). `corrupt` then rounds them to the nearest integer, with
+(float32, or float64 for `spatter`, the dtypes of the reference
+functions). `corrupt` then rounds them to the nearest integer, with
 ties to even, and casts to uint8, as the reference repository's
 visualization notebook does (`np.round(x).astype(np.uint8)`).
 

@@ -280,9 +280,9 @@ def test_motion_blur_point_response():
     images[:, 14, 14, 0] = 255
     corrupted = _corrupt(images, "motion_blur", seed=7)[..., 0]
     tap_sum = sum(math.exp(-(i**2) / 18) for i in range(21))
-    centre = round(255 / tap_sum)
+    center = round(255 / tap_sum)
     for blurred in corrupted:
-        assert blurred[14, 14] == centre
+        assert blurred[14, 14] == center
         rows, columns = np.nonzero(blurred)
         # One-sided kernel: the streak runs from the point towards smaller
         # columns, within 45 degrees of the row direction.
