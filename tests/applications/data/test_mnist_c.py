@@ -59,7 +59,7 @@ def _constant_images(value, count=64):
 
 
 def _to_uint8(values):
-    """Round as the released MNIST-C arrays were made."""
+    """Round like the reference notebook: np.round, then uint8."""
     return np.round(np.asarray(values, dtype=np.float32)).astype(np.uint8)
 
 
@@ -285,7 +285,7 @@ def test_motion_blur_point_response():
         assert blurred[14, 14] == center
         rows, columns = np.nonzero(blurred)
         # One-sided kernel: the streak runs from the point towards smaller
-        # columns, within 45 degrees of the row direction.
+        # columns, within 45 degrees of the horizontal.
         assert np.all(columns <= 14)
         assert np.all(np.abs(rows - 14) <= 14 - columns + 1)
         assert columns.min() <= 8
