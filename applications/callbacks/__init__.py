@@ -1,0 +1,1 @@
+"""Keras callbacks that evaluate models during `model.fit`."""

@@ -1,0 +1,1 @@
+"""Model builders of the study: autoencoders and ResNet-18."""
