@@ -36,7 +36,9 @@ def positive_int(text):
     return value
 
 
-def add_common_arguments(parser, *, epochs, batch_size, seeds="0"):
+def add_common_arguments(
+    parser, *, epochs, batch_size, seeds="0", test_limit_help=None
+):
     """Add the options that every experiment command shares.
 
     Args:
@@ -44,7 +46,14 @@ def add_common_arguments(parser, *, epochs, batch_size, seeds="0"):
         epochs: Default number of training epochs.
         batch_size: Default training batch size.
         seeds: Default comma-separated seeds.
+        test_limit_help: Help text of `--test-limit` for a command that
+            does not take a class-stratified test sample.
     """
+    if test_limit_help is None:
+        test_limit_help = (
+            "Use only this many test images, a class-stratified sample "
+            "(default: all)."
+        )
     parser.add_argument(
         "--data-dir",
         default=None,
@@ -86,8 +95,7 @@ def add_common_arguments(parser, *, epochs, batch_size, seeds="0"):
         "--test-limit",
         type=positive_int,
         default=None,
-        help="Use only this many test images, a class-stratified sample "
-        "(default: all).",
+        help=test_limit_help,
     )
     parser.add_argument(
         "--verbose",
