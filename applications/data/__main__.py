@@ -108,10 +108,11 @@ def build_parser():
     )
 
     parser.add_argument(
-        "--download",
-        action="store_true",
-        help="let tensorflow-datasets download the clean test set when "
-        "no data directory contains it",
+        "--no-download",
+        dest="download",
+        action="store_false",
+        help="never let tensorflow-datasets download the clean test set; "
+        "by default it downloads when no data directory contains it",
     )
 
     parser.add_argument(
