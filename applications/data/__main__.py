@@ -108,10 +108,11 @@ def build_parser():
     )
 
     parser.add_argument(
-        "--download",
-        action="store_true",
-        help="let tensorflow-datasets download the clean test set when "
-        "no data directory contains it",
+        "--no-download",
+        dest="download",
+        action="store_false",
+        help="never let tensorflow-datasets download the clean test set; "
+        "by default it downloads when no data directory contains it",
     )
 
     parser.add_argument(
@@ -185,7 +186,19 @@ def run(args):
                 "clean test labels. Delete its cache file and rerun."
             )
         path = output / catalog.set_file_name(name, severity)
-        cache.save_npz_atomic(path, x_test=x, y_test=y)
+        if origin == "tfds":
+            cache.save_npz_atomic(path, x_test=x, y_test=y)
+        else:
+            # Generated sets are in the cache already, with the same keys.
+            cached_file = corrupted.cache_path(
+                args.dataset,
+                name,
+                severity,
+                seed=args.seed,
+                limit=args.limit,
+                cache_dir=args.cache_dir,
+            )
+            cache.copy_atomic(cached_file, path)
         difference = report.mean_abs_difference(x, images)
         logger.info(
             "%s severity %s (%s): mean abs difference %.3f, wrote %s",

@@ -3,6 +3,7 @@
 import logging
 import os
 import pathlib
+import shutil
 import tempfile
 import zipfile
 
@@ -36,6 +37,26 @@ def save_npz_atomic(path, **arrays):
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez_compressed(file, **arrays)
+        os.replace(temp_name, path)
+    except BaseException:
+        os.unlink(temp_name)
+        raise
+
+
+def copy_atomic(source, path):
+    """Copy the file `source` to `path`, atomically, without re-encoding.
+
+    Copying a cached `.npz` is much faster than compressing its arrays
+    again, which matters for the 95 sets of CIFAR-10-C.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    os.close(handle)
+    try:
+        shutil.copyfile(source, temp_name)
         os.replace(temp_name, path)
     except BaseException:
         os.unlink(temp_name)

@@ -60,7 +60,7 @@ def corrupted_set(
     limit=None,
     seed=0,
     frost_dir=None,
-    download=False,
+    download=True,
     clean=None,
 ):
     """Return a corrupted test set and where it came from.
@@ -146,7 +146,7 @@ def load_corrupted(
     seed=0,
     frost_dir=None,
     dtype="uint8",
-    download=False,
+    download=True,
 ):
     """Load one MNIST-C or CIFAR-10-C test set, in clean test order.
 

@@ -58,13 +58,19 @@ def generator_version(dataset):
     """Return the version string in cache keys.
 
     It joins `GENERATOR_VERSION` with a digest of the corruption module's
-    source file, so editing that module invalidates its cached sets.
+    source and of its private helper modules beside it (`_<module>_*.py`),
+    so editing any of them invalidates the cached sets.
     """
     module = import_generator(dataset)
     version = f"v{GENERATOR_VERSION}"
     source_file = getattr(module, "__file__", None)
     if source_file:
-        digest = hashlib.sha256(pathlib.Path(source_file).read_bytes())
+        source_file = pathlib.Path(source_file)
+        helpers = sorted(source_file.parent.glob(f"_{source_file.stem}_*.py"))
+        digest = hashlib.sha256()
+        for path in [source_file, *helpers]:
+            digest.update(path.name.encode("utf-8"))
+            digest.update(path.read_bytes())
         version += "-" + digest.hexdigest()[:10]
     return version
 

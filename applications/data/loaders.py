@@ -6,9 +6,9 @@ Sources, tried in order:
    `KERAS_NIHR_DATA_DIR` environment variable.
 2. A tensorflow-datasets copy (`mnist`, `cifar10`) already prepared in the
    tfds data directory (`TFDS_DATA_DIR`, else `~/tensorflow_datasets`).
-3. Only with `download=True`: tensorflow-datasets downloads and prepares
-   the data set from its download URLs. Nothing touches the network by
-   default.
+3. tensorflow-datasets downloads and prepares the data set from its
+   download URLs, never from Google Cloud Storage. Pass `download=False`
+   (`--no-download`) to stay offline.
 """
 
 import logging
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 DTYPES = ("uint8", "float32")
 
 
-def read_split(dataset, split, data_dir=None, *, download=False):
+def read_split(dataset, split, data_dir=None, *, download=True):
     """Read one full clean split as uint8 images and int64 labels.
 
     Args:
@@ -77,16 +77,16 @@ def read_split(dataset, split, data_dir=None, *, download=False):
                 download=download,
                 expected_first_labels=spec.first_labels[split],
             )
-        except ImportError as error:
+        except (ImportError, tfds_source.DownloadFailedError) as error:
             tfds_error = error
     if result is None:
         raise FileNotFoundError(
-            _not_found_message(dataset, directory, tfds_error)
-        )
+            _not_found_message(dataset, directory, tfds_error, download)
+        ) from tfds_error
     return result
 
 
-def _not_found_message(dataset, directory, tfds_error):
+def _not_found_message(dataset, directory, tfds_error, download):
     spec = npz_files.get_spec(dataset)
     if directory is None:
         looked = (
@@ -103,12 +103,17 @@ def _not_found_message(dataset, directory, tfds_error):
         f"tensorflow-datasets copy '{spec.tfds_name}' in {tfds_dir}. Put "
         f"{npz_files.layout_description(dataset)} (arrays x_train, "
         "y_train, x_test, y_test) in a folder and pass it as data_dir "
-        f"(--data-dir) or set {npz_files.DATA_DIR_ENV}, or pass "
-        "download=True (--download) to let tensorflow-datasets download "
-        "it."
+        f"(--data-dir) or set {npz_files.DATA_DIR_ENV}"
     )
+    if download:
+        message += ", or connect to the internet so that tfds can download it."
+    else:
+        message += (
+            ", or let tensorflow-datasets download it (download=True, or "
+            "omit --no-download)."
+        )
     if tfds_error is not None:
-        message += f" tensorflow-datasets failed to import: {tfds_error}"
+        message += f" tensorflow-datasets failed: {tfds_error}"
     return message
 
 
@@ -211,7 +216,7 @@ def load_dataset(
     test_limit=None,
     stratified=False,
     seed=0,
-    download=False,
+    download=True,
 ):
     """Load the train and test splits of `"mnist"` or `"cifar10"`.
 
@@ -249,7 +254,7 @@ def load_mnist(
     test_limit=None,
     stratified=False,
     seed=0,
-    download=False,
+    download=True,
 ):
     """Load MNIST: 60000 train and 10000 test images of handwritten digits.
 
@@ -291,7 +296,7 @@ def load_cifar10(
     test_limit=None,
     stratified=False,
     seed=0,
-    download=False,
+    download=True,
 ):
     """Load CIFAR-10: 50000 train and 10000 test RGB images, 10 classes.
 

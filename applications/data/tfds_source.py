@@ -104,6 +104,10 @@ def canonical_order(num_examples, split):
     )
 
 
+class DownloadFailedError(RuntimeError):
+    """tensorflow-datasets could not download or prepare a data set."""
+
+
 def load_split(
     name, split, *, download, data_dir=None, expected_first_labels=None
 ):
@@ -136,9 +140,19 @@ def load_split(
         if not download:
             return None
         logger.info("Downloading and preparing tfds %s in %s", name, root)
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(try_download_gcs=False)
-        )
+        try:
+            builder.download_and_prepare(
+                download_config=tfds.download.DownloadConfig(
+                    try_download_gcs=False
+                )
+            )
+        except Exception as error:
+            # tfds raises many types for a failed download (connection,
+            # HTTP, checksum errors); all mean the same to the caller.
+            raise DownloadFailedError(
+                f"Downloading and preparing tfds {name} in {root} failed "
+                f"with {type(error).__name__}: {error}"
+            ) from error
     # A cycle length of 1 reads the shards one after another, in order.
     dataset = builder.as_dataset(
         split=split,

@@ -142,6 +142,7 @@ def test_missing_data_reported(tmp_path, caplog):
             str(tmp_path),
             "--output",
             str(tmp_path / "x"),
+            "--no-download",
         ]
     )
     assert status == 1

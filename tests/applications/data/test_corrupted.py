@@ -1,5 +1,6 @@
 import os
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -271,3 +272,19 @@ def test_frost_without_any_folder(fake_generators):
         corrupted.corrupted_set(
             "cifar10", "frost", 1, clean=(images, labels.astype(np.int64))
         )
+
+
+def test_generator_version_follows_helper_modules(tmp_path, monkeypatch):
+    registry = tmp_path / "fake_c.py"
+    helper = tmp_path / "_fake_c_noise.py"
+    unrelated = tmp_path / "_other_c_noise.py"
+    for path in (registry, helper, unrelated):
+        path.write_text("VALUE = 1\n")
+    module = types.SimpleNamespace(__file__=str(registry))
+    monkeypatch.setattr(generator, "import_generator", lambda dataset: module)
+
+    first = generator.generator_version("mnist")
+    unrelated.write_text("VALUE = 2\n")
+    assert generator.generator_version("mnist") == first
+    helper.write_text("VALUE = 2\n")
+    assert generator.generator_version("mnist") != first

@@ -155,7 +155,7 @@ def test_invalid_seed(mnist_dir, seed):
 
 def test_missing_file_message(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
-        load_mnist(tmp_path)
+        load_mnist(tmp_path, download=False)
     message = str(info.value)
     assert str(tmp_path) in message
     assert "mnist.npz" in message
@@ -165,7 +165,7 @@ def test_missing_file_message(tmp_path):
 
 def test_missing_directory_message():
     with pytest.raises(FileNotFoundError) as info:
-        load_cifar10()
+        load_cifar10(download=False)
     message = str(info.value)
     assert "No data directory was given" in message
     assert "cifar10_train_part1.npz" in message

@@ -69,12 +69,12 @@ def test_tfds_builder_flags(fake_tfds):
     assert options["read_config"].interleave_cycle_length == 1
 
 
-def test_download_only_when_asked(fake_tfds):
+def test_download_only_when_allowed(fake_tfds):
     add_mnist(fake_tfds, prepared=False)
     with pytest.raises(FileNotFoundError, match="download=True"):
-        load_mnist()
+        load_mnist(download=False)
     assert fake_tfds.builder_calls == []
-    load_mnist(download=True)
+    load_mnist()
     name, kwargs = fake_tfds.prepare_calls[0]
     assert name == "mnist"
     assert kwargs["download_config"].try_download_gcs is False
