@@ -56,6 +56,7 @@ def load_corruption_sets(
     seed=0,
     frost_dir=None,
     clean=None,
+    download=True,
 ):
     """Load the corrupted test sets to evaluate, keyed by corruption.
 
@@ -74,6 +75,9 @@ def load_corruption_sets(
             clean test images (all of them when `limit` is None). Sets
             that are generated corrupt these images, which saves reading
             the test split once per set.
+        download: whether tensorflow-datasets may download the clean
+            test set to corrupt when no local folder contains it.
+            `source="tfds"` downloads the official sets regardless.
 
     Returns:
         Dict mapping `(name, severity)` to `(images, labels)`: uint8
@@ -104,6 +108,7 @@ def load_corruption_sets(
             limit=limit,
             seed=seed,
             frost_dir=frost_dir,
+            download=download,
             clean=clean,
         )
         sets[(name, severity)] = (images, labels)
@@ -263,6 +268,7 @@ class CorruptionAccuracy(callbacks.Callback):
         prefix=LOG_PREFIX,
     ):
         super().__init__()
+
         if not sets and clean is None:
             raise ValueError(
                 "Invalid value received for argument `sets`. Expected at "
@@ -284,6 +290,7 @@ class CorruptionAccuracy(callbacks.Callback):
                 "Invalid value received for argument `verbose`. Expected "
                 f"0, 1 or 2. Received: verbose={verbose!r}"
             )
+
         self.sets = sets
         self.clean = clean
         self.batch_size = batch_size

@@ -1,13 +1,14 @@
 """ResNet-18 for small images, optionally with a Hopfield retrieval layer.
 
 The network follows He et al. (2016), "Deep Residual Learning for Image
-Recognition": basic blocks of two 3x3 convolutions with batch
-normalization, four stages of two blocks each with 64, 128, 256 and 512
+Recognition". Its basic blocks have two 3x3 convolutions with batch
+normalization. Four stages of two blocks each have 64, 128, 256 and 512
 channels, and a projection shortcut (1x1 convolution with stride 2 and
-batch normalization) where a stage halves the resolution. The stem is the
-one commonly used for 32x32 CIFAR-10 images: a single 3x3 convolution with
-stride 1 and no max pooling, so a 32x32 input reaches the classifier as
-4x4 feature maps (28x28 MNIST as 4x4 too, after 28 -> 14 -> 7 -> 4).
+batch normalization) joins a stage that halves the resolution. The stem is
+the one commonly used for 32x32 CIFAR-10 images: a single 3x3 convolution
+with stride 1 and no max pooling. A 32x32 input therefore reaches the
+classifier as 4x4 feature maps, and a 28x28 MNIST input too (28, 14, 7,
+4).
 """
 
 import numbers
@@ -26,8 +27,8 @@ NUM_BLOCKS = len(STAGE_CHANNELS) * BLOCKS_PER_STAGE
 # the few hundred steps of a short CPU run.
 BATCH_NORM_MOMENTUM = 0.9
 
-# Where the study inserts the retrieval layer, as a 1-based residual block
-# index: after the first block for MNIST, after the last for CIFAR-10.
+# Residual block (1-based) after which the study that introduced NIHR
+# inserts the retrieval layer: the first for MNIST, the last for CIFAR-10.
 DEFAULT_NIHR_AFTER = {"mnist": 1, "cifar10": NUM_BLOCKS}
 
 
@@ -48,7 +49,8 @@ def block_channels(block, width=1.0):
 
 
 def default_nihr_after(dataset):
-    """Return the block after which the study inserts NIHR for `dataset`."""
+    """Return the block after which the study that introduced NIHR inserts
+    the retrieval layer for `dataset`."""
     if dataset not in DEFAULT_NIHR_AFTER:
         raise ValueError(
             "Invalid value received for argument `dataset`. Expected one "
@@ -78,8 +80,8 @@ def build_resnet18(
     as stored. It returns class logits.
 
     A `HopfieldRetrieval` layer inserted after a residual block acts on
-    every spatial position of the block's output: it pulls each
-    channel vector towards the layer's memories, so the next block sees
+    every spatial position of the block's output. It pulls each channel
+    vector towards the layer's memories, so the next block receives
     vectors of norm at most one that lie in the convex hull of the
     memories. Its noise is added only in training.
 

@@ -24,6 +24,7 @@ TINY = [
     "2",
     "--verbose",
     "0",
+    "--no-download",
 ]
 
 
