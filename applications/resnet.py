@@ -24,6 +24,7 @@ The command then writes to the output folder:
 
 import logging
 import pathlib
+import shlex
 import sys
 import time
 
@@ -82,15 +83,21 @@ def load_data(args):
     return train, test, sets
 
 
-def write_outputs(args, output, records, run_info, wall_seconds):
-    """Write the results files and figures from the stored records."""
+def write_outputs(args, command, records, run_info, wall_seconds):
+    """Write the results files and figures from the stored records.
+
+    `command` is the command line recorded in `results.json` and
+    `wall_seconds` the time this invocation took, without the runs that
+    an earlier invocation finished.
+    """
+    output = pathlib.Path(args.output)
     table = resnet_report.robustness_table(args.dataset, records)
     corruption_table = resnet_report.per_corruption_table(records)
     statistics = resnet_report.summary_statistics(records)
     runs.write_json(
         output / "results.json",
         {
-            "command": " ".join(sys.argv),
+            "command": command,
             "settings": experiment_settings(args),
             "models": list(args.models),
             "seeds": list(args.seeds),
@@ -193,6 +200,7 @@ def main(argv=None):
     Returns:
         The records of the requested runs, as written to `results.csv`.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     check_arguments(parser, args)
@@ -221,8 +229,9 @@ def main(argv=None):
         }
         for run in stored
     ]
+    command = "python -m applications.resnet " + shlex.join(argv)
     table = write_outputs(
-        args, output, records, run_info, time.monotonic() - start
+        args, command, records, run_info, time.monotonic() - start
     )
     write_pca_figure(args, output, test, sets)
     logger.info("Robustness table:\n%s", table)

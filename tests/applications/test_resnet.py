@@ -120,6 +120,9 @@ def test_mnist_command_writes_outputs_and_resumes(tmp_path, monkeypatch):
     assert "| MNIST-C | ResNet+NIHR |" in table
     results = json.loads((output / "results.json").read_text())
     assert results["settings"]["nihr_after"] == [1]
+    assert results["command"].startswith(
+        "python -m applications.resnet --dataset mnist --data-dir "
+    )
     assert results["environment"]["backend"]
     assert [run["run"] for run in results["runs"]] == [
         "resnet_seed0",
