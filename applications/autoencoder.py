@@ -1,12 +1,12 @@
 """Train AE, VAE, VQ-VAE and NIHR autoencoders on MNIST and compare them.
 
 Every model trains with `model.fit` on clean images and binary
-cross-entropy. After the last epoch two callbacks measure, for each
-Gaussian pixel noise level sigma (standard deviation on the [0, 1] pixel
-scale, noisy images clipped to [0, 1]), the SSIM between the clean test
-images and the reconstructions of their noisy versions, and the accuracy
-of a linear probe fitted on latents of clean training images and scored
-on latents of noisy test images.
+cross-entropy. After the last epoch two callbacks evaluate it at each
+Gaussian pixel noise level sigma, a standard deviation on the [0, 1] pixel
+scale (noisy images are clipped to [0, 1]). The first measures the SSIM
+between the clean test images and the reconstructions of their noisy
+versions. The second fits a linear probe on latents of clean training
+images and scores it on latents of noisy test images.
 
 Example:
 
@@ -249,7 +249,7 @@ def _check_args(args):
 
 
 def run(args, command=None):
-    """Run the experiment for parsed `args`; returns the result records."""
+    """Run the experiment for parsed `args` and return the result records."""
     _check_args(args)
     specs = model_specs(args.models, args.iterations)
     data = load_data(args)

@@ -172,21 +172,21 @@ def plot_trajectory(output_dir, steps):
     with np.load(path) as stored:
         states = stored["states"]
         labels = stored["labels"]
-    shown = [step for step in steps if 1 <= step <= iterations]
-    if len(shown) < len(steps):
+    shown_steps = [step for step in steps if 1 <= step <= iterations]
+    if len(shown_steps) < len(steps):
         logger.warning(
             "The PCA figure shows steps %s only: the largest NIHR model has "
             "T=%d iterations.",
-            shown,
+            shown_steps,
             iterations,
         )
-    if not shown:
+    if not shown_steps:
         return None
-    selected = states[:, [step - 1 for step in shown]]
+    selected = states[:, [step - 1 for step in shown_steps]]
     return plots.plot_pca_grid(
         selected,
         labels,
-        shown,
+        shown_steps,
         output_dir / "pca_trajectory.png",
         title=f"NIHR T={iterations} model (seed {seed}): retrieval states "
         f"of {len(labels)} clean test images\nafter t steps, each panel "

@@ -200,7 +200,7 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
     history_path = output_dir / "histories" / f"{run_name}.csv"
     history_path.parent.mkdir(parents=True, exist_ok=True)
     logger.info(
-        "Training %s (seed %d): %d epochs on %d images, %d parameters",
+        "Training %s (seed %d): %d epoch(s) on %d images, %d parameters",
         spec.label,
         seed,
         settings["epochs"],
@@ -244,7 +244,7 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
                 "seed": seed,
                 "sigma": level,
                 # The callbacks evaluate after the last epoch, so the last
-                # History entry holds their values.
+                # History entry contains their values.
                 "ssim": logs[metric_key(ssim.metric, level)][-1],
                 "probe_accuracy": logs[metric_key(probe.metric, level)][-1],
                 "final_loss": logs["loss"][-1],

@@ -40,7 +40,7 @@ def add_pixel_noise(images, stddev, seed):
         stddev: non-negative float, the noise standard deviation.
         seed: int. The noise depends only on `seed`, `stddev` and the shape
             of `images`, so every callback and every epoch with the same
-            seed sees the same noisy images.
+            seed gets the same noisy images.
 
     Returns:
         A float32 array of the shape of `images`.

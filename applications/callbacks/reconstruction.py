@@ -46,14 +46,15 @@ def mean_ssim(references, images):
 class ReconstructionSSIM(NoisyEvaluation):
     """Score reconstructions of noisy images against the clean images.
 
-    At each scheduled epoch end, for each pixel noise level sigma, the
-    callback adds Gaussian noise of standard deviation sigma (on the
-    [0, 1] pixel scale, clipped to [0, 1]) to the evaluation images, runs
-    `model.predict` on the noisy images and compares the reconstructions
-    with the clean images by SSIM (see `SSIM_OPTIONS`: scikit-image
-    `structural_similarity`, `data_range=1.0`, 11x11 Gaussian window with
-    sigma 1.5). The mean over images goes into `logs["ssim_sigma_0.30"]`
-    and so on. SSIM is 1 for a perfect reconstruction and lower otherwise.
+    At each scheduled epoch end the callback adds Gaussian noise of
+    standard deviation sigma to the evaluation images, for each pixel
+    noise level sigma (on the [0, 1] pixel scale, clipped to [0, 1]). It
+    runs `model.predict` on the noisy images and compares the
+    reconstructions with the clean images by SSIM (see `SSIM_OPTIONS`:
+    scikit-image `structural_similarity`, `data_range=1.0`, 11x11
+    Gaussian window with sigma 1.5). The mean over images goes into
+    `logs["ssim_sigma_0.30"]` and so on. SSIM is 1 for a perfect
+    reconstruction and lower otherwise.
 
     Place the callback before `CSVLogger` or `TensorBoard` in the
     `callbacks` list, so they see its values.

@@ -153,7 +153,7 @@ def build_vae(
     """Build the variational autoencoder with the shared encoder/decoder.
 
     Two linear dense layers map the encoder features to the mean and the
-    log-variance of a diagonal Gaussian; `GaussianSampling` samples from it
+    log-variance of a diagonal Gaussian. `GaussianSampling` samples from it
     in training, returns the mean at inference and adds the weighted KL
     term to `model.losses`.
 

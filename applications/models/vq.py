@@ -16,9 +16,9 @@ class VectorQuantizer(layers.Layer):
     The bottleneck of a VQ-VAE (van den Oord et al., 2017, "Neural Discrete
     Representation Learning"). The codebook is a trainable weight of shape
     `(num_codes, dim)`. The forward pass returns the nearest code in
-    Euclidean distance; the backward pass copies the gradient of the output
-    to the input unchanged (the straight-through estimator), because the
-    argmin has no gradient.
+    Euclidean distance. The argmin has no gradient, so the backward pass
+    copies the gradient of the output to the input unchanged (the
+    straight-through estimator).
 
     Every call adds, through `add_loss`, the codebook and commitment terms
 

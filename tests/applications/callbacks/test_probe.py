@@ -19,16 +19,19 @@ def _separable_set(num_images, seed):
 
 
 def _flatten_model():
-    """A model whose layer `latent` outputs the flattened pixels."""
+    """A model whose layer `latent` outputs 7x7 average-pooled pixels."""
     inputs = keras.Input((28, 28, 1))
     # A 1x1 convolution that starts as the identity gives `fit` a weight.
     pixels = keras.layers.Conv2D(
         1, 1, kernel_initializer="ones", bias_initializer="zeros"
     )(inputs)
+    pooled = keras.layers.AveragePooling2D(4)(pixels)
     latent = keras.layers.Identity(name="latent")(
-        keras.layers.Flatten()(pixels)
+        keras.layers.Flatten()(pooled)
     )
-    outputs = keras.layers.Reshape((28, 28, 1))(latent)
+    outputs = keras.layers.UpSampling2D(4)(
+        keras.layers.Reshape((7, 7, 1))(latent)
+    )
     return keras.Model(inputs, outputs)
 
 
