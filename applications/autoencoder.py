@@ -66,6 +66,7 @@ def build_parser():
         train_limit=10000,
         test_limit=1000,
     )
+
     parser.add_argument(
         "--models",
         type=cli.name_list,
@@ -73,6 +74,7 @@ def build_parser():
         help="Comma-separated models from ae, vae, vqvae, nihr (default: "
         "all four).",
     )
+
     parser.add_argument(
         "--iterations",
         type=cli.int_list,
@@ -80,12 +82,14 @@ def build_parser():
         help="Comma-separated NIHR retrieval steps T, one NIHR model each "
         "(default: 1,5,10,15).",
     )
+
     parser.add_argument(
         "--latent-dim",
         type=cli.positive_int,
         default=16,
         help="Size D of the latent vector of every model (default: 16).",
     )
+
     parser.add_argument(
         "--filters",
         type=cli.int_list,
@@ -93,20 +97,23 @@ def build_parser():
         help="Channels of the 14x14 and 7x7 feature maps of the encoder, "
         "reversed in the decoder (default: 32,64).",
     )
+
     parser.add_argument(
         "--num-memories",
         type=cli.positive_int,
         default=64,
         help="NIHR memories P (default: 64).",
     )
+
     parser.add_argument(
         "--beta",
         type=cli.positive_float,
         default=32.0,
         help="NIHR inverse temperature beta, in units of one over cosine "
-        "similarity. Below about --latent-dim, many iterations merge all "
-        "latents into one attractor (default: 32).",
+        "similarity. Small values with many iterations can merge all "
+        "latents into one state (default: 32).",
     )
+
     parser.add_argument(
         "--noise-stddev",
         type=cli.non_negative_float,
@@ -115,18 +122,21 @@ def build_parser():
         "added to the unit-norm latent before each retrieval step, in "
         "training only. Not the pixel noise (default: 0.05).",
     )
+
     parser.add_argument(
         "--num-codes",
         type=cli.positive_int,
         default=None,
         help="VQ-VAE codebook size K (default: --num-memories).",
     )
+
     parser.add_argument(
         "--commitment-cost",
         type=cli.non_negative_float,
         default=0.25,
         help="VQ-VAE commitment weight (default: 0.25).",
     )
+
     parser.add_argument(
         "--kl-weight",
         type=cli.non_negative_float,
@@ -134,12 +144,14 @@ def build_parser():
         help="VAE weight of the KL term against the per-pixel mean "
         "cross-entropy (default: 1/784, the negative ELBO per pixel).",
     )
+
     parser.add_argument(
         "--learning-rate",
         type=cli.positive_float,
         default=1e-3,
         help="Adam learning rate (default: 0.001).",
     )
+
     parser.add_argument(
         "--pixel-noise-levels",
         type=cli.float_list,
@@ -148,6 +160,7 @@ def build_parser():
         "sigma on the [0, 1] pixel scale, for SSIM and the probe "
         "(default: 0,0.1,...,1).",
     )
+
     parser.add_argument(
         "--probe-train-limit",
         type=cli.positive_int,
@@ -156,6 +169,7 @@ def build_parser():
         "class-stratified sample of the training images (default: 5000, "
         "or all when fewer).",
     )
+
     parser.add_argument(
         "--pca-steps",
         type=cli.int_list,
@@ -163,6 +177,7 @@ def build_parser():
         help="Retrieval steps shown in the PCA figure, taken from the NIHR "
         "model with the largest T (default: 1,5,10,15).",
     )
+
     parser.add_argument(
         "--pca-limit",
         type=cli.positive_int,
@@ -255,12 +270,14 @@ def run(args, command=None):
     data = load_data(args)
     settings = experiment_settings(args, len(data.y_train), len(data.y_test))
     store = runs.RunStore(args.output, settings)
+
     environment = runs.environment_info()
     logger.info(
         "Backend %s; output folder %s",
         environment["backend"],
         args.output,
     )
+
     total = len(specs) * len(args.seeds)
     index = 0
     for seed in args.seeds:
@@ -293,6 +310,7 @@ def run(args, command=None):
                 first["probe_accuracy"],
                 last["probe_accuracy"],
             )
+
     logger.info("Writing results, tables and figures to %s", args.output)
     records = autoencoder_report.write_results(
         args.output,

@@ -68,7 +68,7 @@ def _check_filters(filters):
 
 
 def _encode(images, filters, name):
-    """Apply the shared encoder; returns the flattened 7x7 feature map."""
+    """Apply the shared encoder and return the flattened 7x7 features."""
     x = images
     for index, channels in enumerate(filters):
         # Stride 2 halves the side: 28 -> 14 -> 7.
@@ -84,7 +84,7 @@ def _encode(images, filters, name):
 
 
 def _decode(latent, filters, name):
-    """Apply the shared decoder; returns 28x28x1 images in [0, 1]."""
+    """Apply the shared decoder and return 28x28x1 images in [0, 1]."""
     side = IMAGE_SHAPE[0] // 4
     x = layers.Dense(
         side * side * filters[-1],
@@ -247,10 +247,11 @@ def build_nihr_autoencoder(
         num_memories: Positive int, the number of memories P.
         iterations: Positive int, the number of retrieval steps T.
         beta: Positive float, the inverse temperature of the retrieval.
-            For random memories the averaged state is the only attractor
-            when `beta` is below about `latent_dim`, so many iterations
-            then map every image to one latent. The default 32 is twice
-            the default `latent_dim`.
+            Small values average many memories; with several iterations
+            that can merge all latents into one state (seen on MNIST with
+            `beta=8`, `latent_dim=16`, `iterations=5`). Large values snap
+            each latent to one memory and pass little gradient back to
+            the encoder.
         noise_stddev: Non-negative float, the standard deviation of the
             Gaussian noise added to the unit-norm latent before each
             retrieval step, in training only. This is latent noise, not
