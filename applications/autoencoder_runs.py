@@ -1,6 +1,6 @@
 """One (model, seed) run of the autoencoder experiment: build, fit, record.
 
-Used by `python -m applications.autoencoder`; see that module for the
+Used by `python -m applications.autoencoder`, whose module documents the
 command line.
 """
 
@@ -256,7 +256,8 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
         "seed": seed,
         "fit_seconds": seconds,
         "num_parameters": model.count_params(),
-        # NaN marks epochs without evaluation; JSON has no NaN.
+        # NaN marks epochs without evaluation. JSON has no NaN, so it becomes
+        # None.
         "history": {
             key: [None if np.isnan(value) else value for value in values]
             for key, values in logs.items()
