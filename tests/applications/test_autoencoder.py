@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from applications import autoencoder
+from applications.autoencoder_options import build_parser
 from applications.autoencoder_report import RECORD_COLUMNS
 from applications.autoencoder_runs import model_specs
 
@@ -154,7 +155,7 @@ def test_command_rejects_resume_with_other_settings(data_dir, tmp_path, caplog):
 
 
 def test_default_models_are_the_study_set():
-    args = autoencoder.build_parser().parse_args(["--output", "x"])
+    args = build_parser().parse_args(["--output", "x"])
 
     specs = model_specs(args.models, args.iterations)
 
@@ -197,7 +198,7 @@ def test_unknown_model_is_rejected():
     ],
 )
 def test_parser_rejects_invalid_values(option, value, capsys):
-    parser = autoencoder.build_parser()
+    parser = build_parser()
 
     with pytest.raises(SystemExit):
         parser.parse_args(["--output", "x", option, value])
