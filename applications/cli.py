@@ -112,8 +112,8 @@ def add_common_arguments(
         "--data-dir",
         default=None,
         help="Folder with mnist.npz and the cifar10 .npz files. Default: "
-        "$KERAS_NIHR_DATA_DIR, else a tensorflow-datasets copy already "
-        "prepared on disk (nothing is downloaded).",
+        "$KERAS_NIHR_DATA_DIR, else tensorflow-datasets (downloads if "
+        "needed).",
     )
     parser.add_argument(
         "--output",
