@@ -89,6 +89,21 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    """Parse an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"Expected an integer >= 0. Received: {text!r}"
+        ) from error
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"Expected an integer >= 0. Received: {text}"
+        )
+    return value
+
+
 def add_common_arguments(
     parser,
     *,
