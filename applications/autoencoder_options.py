@@ -75,10 +75,11 @@ def build_parser():
     parser.add_argument(
         "--beta",
         type=cli.positive_float,
-        default=32.0,
+        default=16.0,
         help="NIHR inverse temperature beta, in units of one over cosine "
         "similarity. Small values with many iterations can merge all "
-        "latents into one state (default: 32).",
+        "latents into one state; large values saturate the attention and "
+        "leave the encoder almost without gradient (default: 16).",
     )
 
     parser.add_argument(
