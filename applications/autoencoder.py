@@ -82,6 +82,16 @@ def run(args, command=None):
     specs = model_specs(args.models, args.iterations)
     data = load_data(args)
     settings = experiment_settings(args, len(data.y_train), len(data.y_test))
+    warmup = any(spec.kind == "nihr" for spec in specs) and (
+        args.nihr_warmup_epochs > 0
+    )
+    if warmup and len(data.y_train) < args.num_memories:
+        raise ValueError(
+            f"The NIHR warm-up places {args.num_memories} memories with "
+            f"k-means on the training latents, but only {len(data.y_train)} "
+            "training images are loaded. Raise --train-limit, lower "
+            "--num-memories or pass --nihr-warmup-epochs 0."
+        )
     store = runs.RunStore(args.output, settings)
 
     environment = runs.environment_info()

@@ -16,6 +16,7 @@ from applications.callbacks.noisy_evaluation import metric_key
 from applications.callbacks.probe import LinearProbe
 from applications.callbacks.reconstruction import ReconstructionSSIM
 from applications.models import autoencoders
+from applications.models import nihr_warmup
 from keras_nihr.diagnostics import num_memories_in_use
 
 logger = logging.getLogger("applications.autoencoder")
@@ -162,8 +163,50 @@ def memories_in_use(spec, model, images, batch_size=256):
     return int(num_memories_in_use(weights))
 
 
+def warm_up_nihr(model, data, settings, seed, verbose):
+    """Train a NIHR autoencoder without retrieval, then set its memories.
+
+    Fits `nihr_warmup.build_retrieval_bypass(model)` for
+    `settings["nihr_warmup_epochs"]` epochs with its own Adam optimizer,
+    then sets the memories to the k-means centroids of the unit-norm
+    latents of all training images (`random_state=seed`).
+
+    Returns:
+        The `History.history` dict of the warm-up fit.
+    """
+    epochs = settings["nihr_warmup_epochs"]
+    bypass = nihr_warmup.build_retrieval_bypass(model)
+    bypass.compile(
+        optimizer=keras.optimizers.Adam(settings["learning_rate"]),
+        loss="binary_crossentropy",
+    )
+    logger.info(
+        "Warm-up of %s: %d epoch(s) with the retrieval bypassed",
+        model.name,
+        epochs,
+    )
+    history = bypass.fit(
+        data.x_train,
+        data.x_train,
+        epochs=epochs,
+        batch_size=settings["batch_size"],
+        shuffle=True,
+        verbose=verbose,
+    )
+    nihr_warmup.set_memories_from_kmeans(model, data.x_train, seed)
+    logger.info(
+        "Set %d memories to k-means centroids of %d unit-norm latents",
+        settings["num_memories"],
+        len(data.x_train),
+    )
+    return history.history
+
+
 def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
     """Train one model with `model.fit` and evaluate it under pixel noise.
+
+    A NIHR model with `settings["nihr_warmup_epochs"] > 0` first goes
+    through `warm_up_nihr` and then trains for the remaining epochs.
 
     Writes `models/<run>.keras`, `histories/<run>.csv` (the `CSVLogger`
     file) and, for NIHR, `trajectories/<run>.npz` under `output_dir`.
@@ -208,10 +251,18 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
         model.count_params(),
     )
     start = time.perf_counter()
+    # The warm-up epochs count towards `settings["epochs"]`, so every model
+    # trains for the same number of epochs.
+    warmup_epochs = 0
+    warmup_history = None
+    if spec.kind == "nihr" and settings["nihr_warmup_epochs"] > 0:
+        warmup_epochs = settings["nihr_warmup_epochs"]
+        warmup_history = warm_up_nihr(model, data, settings, seed, verbose)
+    warmup_seconds = time.perf_counter() - start
     history = model.fit(
         data.x_train,
         data.x_train,
-        epochs=settings["epochs"],
+        epochs=settings["epochs"] - warmup_epochs,
         batch_size=settings["batch_size"],
         shuffle=True,
         callbacks=[ssim, probe, keras.callbacks.CSVLogger(str(history_path))],
@@ -255,6 +306,9 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
         "label": spec.label,
         "seed": seed,
         "fit_seconds": seconds,
+        "warmup_epochs": warmup_epochs,
+        "warmup_seconds": warmup_seconds,
+        "warmup_history": warmup_history,
         "num_parameters": model.count_params(),
         # NaN marks epochs without evaluation. JSON has no NaN, so it becomes
         # None.

@@ -89,6 +89,21 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    """Parse an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"Expected an integer >= 0. Received: {text!r}"
+        ) from error
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"Expected an integer >= 0. Received: {text}"
+        )
+    return value
+
+
 def add_common_arguments(
     parser,
     *,
@@ -112,8 +127,8 @@ def add_common_arguments(
         "--data-dir",
         default=None,
         help="Folder with mnist.npz and the cifar10 .npz files. Default: "
-        "$KERAS_NIHR_DATA_DIR, else a tensorflow-datasets copy already "
-        "prepared on disk (nothing is downloaded).",
+        "$KERAS_NIHR_DATA_DIR, else tensorflow-datasets (downloads if "
+        "needed).",
     )
     parser.add_argument(
         "--output",

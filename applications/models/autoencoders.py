@@ -227,7 +227,7 @@ def build_nihr_autoencoder(
     filters=DEFAULT_FILTERS,
     num_memories=64,
     iterations=5,
-    beta=32.0,
+    beta=16.0,
     noise_stddev=0.05,
     seed=None,
     name="nihr",
@@ -249,9 +249,11 @@ def build_nihr_autoencoder(
         beta: Positive float, the inverse temperature of the retrieval.
             Small values average many memories; with several iterations
             that can merge all latents into one state (seen on MNIST with
-            `beta=8`, `latent_dim=16`, `iterations=5`). Large values snap
-            each latent to one memory and pass little gradient back to
-            the encoder.
+            `beta=8`, `latent_dim=16`, `iterations=5` and random initial
+            memories). Large values snap each latent to one memory and
+            pass little gradient back to the encoder (seen with `beta=32`
+            and `iterations=15`, even after the warm-up in
+            `applications.models.nihr_warmup`).
         noise_stddev: Non-negative float, the standard deviation of the
             Gaussian noise added to the unit-norm latent before each
             retrieval step, in training only. This is latent noise, not

@@ -10,6 +10,7 @@ import pytest
 
 from applications import autoencoder
 from applications.autoencoder_options import build_parser
+from applications.autoencoder_options import check_args
 from applications.autoencoder_report import RECORD_COLUMNS
 from applications.autoencoder_runs import model_specs
 
@@ -40,7 +41,7 @@ def data_dir(tmp_path):
     return folder
 
 
-def _argv(data_dir, output, epochs=1):
+def _argv(data_dir, output, epochs=2, warmup_epochs=1):
     return [
         "--data-dir",
         str(data_dir),
@@ -48,6 +49,8 @@ def _argv(data_dir, output, epochs=1):
         str(output),
         "--epochs",
         str(epochs),
+        "--nihr-warmup-epochs",
+        str(warmup_epochs),
         "--seeds",
         "0",
         "--batch-size",
@@ -120,6 +123,17 @@ def test_command_writes_all_outputs_and_resumes(data_dir, tmp_path, caplog):
     results = json.loads((output / "results.json").read_text())
     assert results["environment"]["backend"] == keras.backend.backend()
     assert results["settings"]["noise_levels"] == [0.0, 0.5]
+    assert results["settings"]["nihr_warmup_epochs"] == 1
+    assert results["settings"]["epochs"] == 2
+    assert "--nihr-warmup-epochs" in results["command"]
+    # NIHR spends 1 of the 2 epochs in the warm-up, the others none.
+    nihr_run = json.loads((output / "runs" / "nihr_t2_seed0.json").read_text())
+    assert nihr_run["warmup_epochs"] == 1
+    assert len(nihr_run["warmup_history"]["loss"]) == 1
+    assert len(nihr_run["history"]["loss"]) == 1
+    ae_run = json.loads((output / "runs" / "ae_seed0.json").read_text())
+    assert ae_run["warmup_epochs"] == 0
+    assert len(ae_run["history"]["loss"]) == 2
     assert len(results["records"]) == len(rows)
     table = (output / "results.md").read_text()
     assert "| Model | seeds | σ=0 | σ=0.5 |" in table
@@ -152,6 +166,37 @@ def test_command_rejects_resume_with_other_settings(data_dir, tmp_path, caplog):
 
     assert "other settings" in caplog.text
     assert "epochs" in caplog.text
+
+
+def test_command_rejects_warmup_not_below_epochs(data_dir, tmp_path, caplog):
+    argv = _argv(data_dir, tmp_path / "out", epochs=1, warmup_epochs=1)
+
+    with caplog.at_level(logging.ERROR, logger="applications.autoencoder"):
+        assert autoencoder.main(argv) == 2
+
+    assert "--nihr-warmup-epochs must be less than --epochs" in caplog.text
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_command_rejects_fewer_images_than_memories(data_dir, tmp_path, caplog):
+    argv = _argv(data_dir, tmp_path / "out") + ["--num-memories", "65"]
+
+    with caplog.at_level(logging.ERROR, logger="applications.autoencoder"):
+        assert autoencoder.main(argv) == 2
+
+    assert "65 memories" in caplog.text
+    assert "only 64" in caplog.text
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_warmup_zero_is_allowed_with_one_epoch():
+    args = build_parser().parse_args(
+        ["--output", "x", "--epochs", "1", "--nihr-warmup-epochs", "0"]
+    )
+
+    check_args(args)
+
+    assert args.nihr_warmup_epochs == 0
 
 
 def test_default_models_are_the_study_set():
@@ -195,6 +240,8 @@ def test_unknown_model_is_rejected():
         ("--noise-stddev", "-0.1"),
         ("--pixel-noise-levels", "0,nan"),
         ("--latent-dim", "0"),
+        ("--nihr-warmup-epochs", "-1"),
+        ("--nihr-warmup-epochs", "one"),
     ],
 )
 def test_parser_rejects_invalid_values(option, value, capsys):
