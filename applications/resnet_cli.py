@@ -162,15 +162,6 @@ def _add_evaluation_arguments(parser):
         "<data dir>/frost).",
     )
     parser.add_argument(
-        "--no-download",
-        dest="download",
-        action="store_false",
-        help="Never let tensorflow-datasets download the clean data sets. "
-        "By default it downloads them when no data directory or prepared "
-        "copy contains them. --corruption-source tfds downloads the "
-        "corrupted sets regardless.",
-    )
-    parser.add_argument(
         "--eval-batch-size",
         type=cli.positive_int,
         default=500,
