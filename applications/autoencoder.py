@@ -54,6 +54,7 @@ def load_data(args):
     )
     (x_train, y_train), (x_test, y_test) = load_mnist(
         args.data_dir,
+        download=args.download,
         dtype="float32",
         train_limit=args.train_limit,
         test_limit=args.test_limit,

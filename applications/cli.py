@@ -112,6 +112,7 @@ def add_common_arguments(
     seeds="0",
     train_limit=None,
     test_limit=None,
+    test_limit_help=None,
 ):
     """Add the options that every experiment command shares.
 
@@ -122,13 +123,27 @@ def add_common_arguments(
         seeds: Default comma-separated seeds.
         train_limit: Default number of training images, None for all.
         test_limit: Default number of test images, None for all.
+        test_limit_help: Help text of `--test-limit` for a command that
+            does not take a class-stratified test sample.
     """
+    if test_limit_help is None:
+        test_limit_help = (
+            "Use only this many test images, a class-stratified sample "
+            f"(default: {test_limit or 'all'})."
+        )
     parser.add_argument(
         "--data-dir",
         default=None,
         help="Folder with mnist.npz and the cifar10 .npz files. Default: "
         "$KERAS_NIHR_DATA_DIR, else tensorflow-datasets (downloads if "
-        "needed).",
+        "needed, see --no-download).",
+    )
+    parser.add_argument(
+        "--no-download",
+        dest="download",
+        action="store_false",
+        help="Never let tensorflow-datasets download the clean data sets; "
+        "fail with the list of places looked in instead.",
     )
     parser.add_argument(
         "--output",
@@ -165,8 +180,7 @@ def add_common_arguments(
         "--test-limit",
         type=positive_int,
         default=test_limit,
-        help="Use only this many test images, a class-stratified sample "
-        f"(default: {test_limit or 'all'}).",
+        help=test_limit_help,
     )
     parser.add_argument(
         "--verbose",

@@ -251,3 +251,20 @@ def test_parser_rejects_invalid_values(option, value, capsys):
         parser.parse_args(["--output", "x", option, value])
 
     assert option in capsys.readouterr().err
+
+
+def test_no_download_reaches_the_loader(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_load_mnist(data_dir, **kwargs):
+        seen.update(kwargs)
+        raise FileNotFoundError("stop after recording the arguments")
+
+    monkeypatch.setattr(autoencoder, "load_mnist", fake_load_mnist)
+    args = build_parser().parse_args(
+        ["--output", str(tmp_path), "--no-download"]
+    )
+    with pytest.raises(FileNotFoundError, match="stop after"):
+        autoencoder.load_data(args)
+    assert seen["download"] is False
+    assert build_parser().parse_args(["--output", "x"]).download is True
