@@ -9,6 +9,7 @@ from keras import layers
 from keras import ops
 from keras import random
 from keras import regularizers
+from keras import remat as keras_remat
 from keras import saving
 
 from keras_nihr import ops as nihr_ops
@@ -80,6 +81,14 @@ class HopfieldRetrieval(layers.Layer):
             start from instead of `memory_initializer`, e.g. class means of
             a trained encoder. Rows need not be unit norm. To keep them
             fixed during training, pass `trainable=False`.
+        remat: Bool. If `True`, each iteration is recomputed in the
+            backward pass (`keras.remat`) instead of keeping its
+            intermediate tensors, such as the `(..., num_memories)`
+            attention weights, for the gradient. Only the state entering
+            each iteration is kept, so the activation memory grows by one
+            input-sized tensor per iteration, at the cost of running the
+            forward pass a second time during the backward pass. Outputs
+            and gradients do not change.
         **kwargs: Base layer keyword arguments, such as `name`, `dtype` and
             `trainable`.
 
@@ -128,6 +137,7 @@ class HopfieldRetrieval(layers.Layer):
         memory_regularizer=None,
         memory_constraint=None,
         initial_memories=None,
+        remat=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -152,6 +162,11 @@ class HopfieldRetrieval(layers.Layer):
                 f"Expected a bool. Received: "
                 f"noise_at_inference={noise_at_inference!r}"
             )
+        if not isinstance(remat, bool):
+            raise ValueError(
+                "Invalid value received for argument `remat`. Expected a "
+                f"bool. Received: remat={remat!r}"
+            )
 
         self.num_memories = int(num_memories)
         self.iterations = int(iterations)
@@ -164,6 +179,7 @@ class HopfieldRetrieval(layers.Layer):
         self.memory_regularizer = regularizers.get(memory_regularizer)
         self.memory_constraint = constraints.get(memory_constraint)
         self.initial_memories = initial_memories
+        self.remat = remat
         if self.noise_stddev > 0:
             self.seed_generator = random.SeedGenerator(seed)
         self.supports_masking = True
@@ -212,24 +228,25 @@ class HopfieldRetrieval(layers.Layer):
         return_attention_weights=False,
     ):
         states = ops.cast(inputs, self.compute_dtype)
+        # Normalized, cast and scaled once per call, not once per iteration.
         memories = ops.cast(self.normalized_memories(), self.compute_dtype)
+        keys, logit_scale = nihr_ops.memory_keys(memories, self.beta)
         add_noise = self.noise_stddev > 0 and (
             bool(training) or self.noise_at_inference
         )
+        first_update, later_update = self._update_functions(logit_scale)
         trajectory = []
         attention_weights = None
-        for _ in range(self.iterations):
-            noise = None
+        for step in range(self.iterations):
             if add_noise:
-                noise = random.normal(
+                states = states + random.normal(
                     ops.shape(states),
                     stddev=self.noise_stddev,
                     dtype=self.compute_dtype,
                     seed=self.seed_generator,
                 )
-            states, attention_weights = nihr_ops.retrieval_step(
-                states, memories, self.beta, noise=noise, epsilon=self.epsilon
-            )
+            update = first_update if step == 0 else later_update
+            states, attention_weights = update(states, keys, memories)
             if return_trajectory:
                 trajectory.append(states)
 
@@ -239,6 +256,38 @@ class HopfieldRetrieval(layers.Layer):
         if return_attention_weights:
             outputs.append(attention_weights)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def _update_functions(self, logit_scale):
+        """Build the updates of the first and of the later iterations.
+
+        Each maps `(noisy_states, keys, memories)` to `(states,
+        attention_weights)`. The first iteration normalizes arbitrary
+        inputs with the overflow-safe `l2_normalize`. Later states are
+        convex combinations of unit memories plus noise, so their squared
+        norms cannot overflow float32 unless `noise_stddev` is enormous,
+        and a normalization with a single reduction gives the same result.
+        """
+        epsilon = self.epsilon
+
+        def first_update(noisy_states, keys, memories):
+            directions = nihr_ops.l2_normalize(noisy_states, epsilon=epsilon)
+            return nihr_ops.attend(directions, keys, memories, logit_scale)
+
+        def later_update(noisy_states, keys, memories):
+            directions = nihr_ops._l2_normalize_bounded(noisy_states, epsilon)
+            return nihr_ops.attend(directions, keys, memories, logit_scale)
+
+        # Squares overflow float32 above a norm of 1.8e19, which noise of
+        # stddev <= 1e9 would reach only in a 1e10-sigma draw. The bounded
+        # normalization also needs `epsilon**2` to be a normal float32.
+        if self.noise_stddev > 1e9 or self.epsilon < 1e-18:
+            later_update = first_update
+        if self.remat:
+            # The noise is drawn outside the recomputed functions, so the
+            # backward pass replays the same noise without advancing the
+            # seed generator.
+            return keras_remat(first_update), keras_remat(later_update)
+        return first_update, later_update
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -283,6 +332,7 @@ class HopfieldRetrieval(layers.Layer):
             ),
             "memory_constraint": constraints.serialize(self.memory_constraint),
             "initial_memories": initial_memories,
+            "remat": self.remat,
         }
         return {**base_config, **config}
 
