@@ -234,7 +234,14 @@ class HopfieldRetrieval(layers.Layer):
         add_noise = self.noise_stddev > 0 and (
             bool(training) or self.noise_at_inference
         )
-        first_update, later_update = self._update_functions(logit_scale)
+        updates = self._update_functions(logit_scale)
+        if self.remat:
+            # Each recomputed update returns the states alone: TensorFlow's
+            # eager `recompute_grad` keeps every output alive for the
+            # backward pass, which would keep all the attention weights.
+            rematerialized = [
+                keras_remat(_states_only(update)) for update in updates
+            ]
         trajectory = []
         attention_weights = None
         for step in range(self.iterations):
@@ -245,8 +252,15 @@ class HopfieldRetrieval(layers.Layer):
                     dtype=self.compute_dtype,
                     seed=self.seed_generator,
                 )
-            update = first_update if step == 0 else later_update
-            states, attention_weights = update(states, keys, memories)
+            # Updates of the first iteration, then of all later ones.
+            kind = min(step, 1)
+            is_last = step == self.iterations - 1
+            if self.remat and not (return_attention_weights and is_last):
+                states = rematerialized[kind](states, keys, memories)
+            else:
+                states, attention_weights = updates[kind](
+                    states, keys, memories
+                )
             if return_trajectory:
                 trajectory.append(states)
 
@@ -282,11 +296,6 @@ class HopfieldRetrieval(layers.Layer):
         # normalization also needs `epsilon**2` to be a normal float32.
         if self.noise_stddev > 1e9 or self.epsilon < 1e-18:
             later_update = first_update
-        if self.remat:
-            # The noise is drawn outside the recomputed functions, so the
-            # backward pass replays the same noise without advancing the
-            # seed generator.
-            return keras_remat(first_update), keras_remat(later_update)
         return first_update, later_update
 
     def compute_output_shape(self, input_shape):
@@ -335,6 +344,21 @@ class HopfieldRetrieval(layers.Layer):
             "remat": self.remat,
         }
         return {**base_config, **config}
+
+
+def _states_only(update):
+    """Wrap an update so that it returns the new states alone.
+
+    With `remat=True` the noise is added before this function is called,
+    so the backward pass recomputes the update with the same noise and
+    without advancing the seed generator.
+    """
+
+    def update_states(noisy_states, keys, memories):
+        states, _ = update(noisy_states, keys, memories)
+        return states
+
+    return update_states
 
 
 def _is_int(value):
