@@ -88,7 +88,10 @@ class HopfieldRetrieval(layers.Layer):
             each iteration is kept, so the activation memory grows by one
             input-sized tensor per iteration, at the cost of running the
             forward pass a second time during the backward pass. Outputs
-            and gradients do not change.
+            and gradients do not change. NOTE: the saving was measured
+            with eager JAX, TensorFlow (eager and XLA) and eager torch on
+            CPUs; under `jax.jit` on CPUs (jaxlib 0.10.2) XLA reached the
+            same peak memory with and without remat.
         **kwargs: Base layer keyword arguments, such as `name`, `dtype` and
             `trainable`.
 
@@ -227,7 +230,14 @@ class HopfieldRetrieval(layers.Layer):
         return_trajectory=False,
         return_attention_weights=False,
     ):
+        input_shape = ops.shape(inputs)
+        # Feature maps are retrieved as one (positions, dim) matrix: XLA
+        # compiles 2-D matmuls and row reductions into faster code than
+        # their rank-4 forms, and the reshapes cost nothing.
+        flatten = len(inputs.shape) > 2
         states = ops.cast(inputs, self.compute_dtype)
+        if flatten:
+            states = ops.reshape(states, (-1, inputs.shape[-1]))
         # Normalized, cast and scaled once per call, not once per iteration.
         memories = ops.cast(self.normalized_memories(), self.compute_dtype)
         keys, logit_scale = nihr_ops.memory_keys(memories, self.beta)
@@ -246,12 +256,15 @@ class HopfieldRetrieval(layers.Layer):
         attention_weights = None
         for step in range(self.iterations):
             if add_noise:
-                states = states + random.normal(
-                    ops.shape(states),
+                # Drawn in the input's shape, so the values do not depend
+                # on the flattening.
+                noise = random.normal(
+                    input_shape,
                     stddev=self.noise_stddev,
                     dtype=self.compute_dtype,
                     seed=self.seed_generator,
                 )
+                states = states + ops.reshape(noise, ops.shape(states))
             # Updates of the first iteration, then of all later ones.
             kind = min(step, 1)
             is_last = step == self.iterations - 1
@@ -262,12 +275,17 @@ class HopfieldRetrieval(layers.Layer):
                     states, keys, memories
                 )
             if return_trajectory:
-                trajectory.append(states)
+                trajectory.append(ops.reshape(states, input_shape))
 
-        outputs = [states]
+        outputs = [ops.reshape(states, input_shape) if flatten else states]
         if return_trajectory:
             outputs.append(ops.stack(trajectory, axis=1))
         if return_attention_weights:
+            if flatten:
+                weights_shape = tuple(input_shape[:-1]) + (self.num_memories,)
+                attention_weights = ops.reshape(
+                    attention_weights, weights_shape
+                )
             outputs.append(attention_weights)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
