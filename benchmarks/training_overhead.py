@@ -23,8 +23,8 @@ import sys
 import keras
 import numpy as np
 
+from applications.models.resnet import build_resnet18
 from benchmarks import _common
-from benchmarks._resnet import build_resnet18
 
 
 def build_parser():
@@ -104,10 +104,20 @@ def build_parser():
 
 def _compiled_model(retrieval_kwargs, args):
     keras.utils.set_random_seed(0)
-    model = build_resnet18(
-        width_multiplier=args.width_multiplier,
-        retrieval_kwargs=retrieval_kwargs,
-    )
+    if retrieval_kwargs is None:
+        model = build_resnet18((32, 32, 3), width=args.width_multiplier)
+    else:
+        model = build_resnet18(
+            (32, 32, 3),
+            width=args.width_multiplier,
+            nihr_after=[8],
+            num_memories=retrieval_kwargs["num_memories"],
+            iterations=retrieval_kwargs["iterations"],
+            beta=retrieval_kwargs["beta"],
+            noise_stddev=retrieval_kwargs["noise_stddev"],
+            nihr_seed=retrieval_kwargs["seed"],
+            nihr_remat=retrieval_kwargs["remat"],
+        )
     model.compile(
         optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -120,7 +130,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     _common.apply_thread_setting(args)
     rng = np.random.default_rng(0)
-    images = rng.normal(size=(args.batch, 32, 32, 3)).astype("float32")
+    images = rng.uniform(0, 255, size=(args.batch, 32, 32, 3)).astype("float32")
     labels = rng.integers(0, 10, size=(args.batch,)).astype("int32")
     retrieval_kwargs = {
         "num_memories": args.memories,

@@ -70,6 +70,7 @@ def build_resnet18(
     beta=8.0,
     noise_stddev=0.1,
     nihr_seed=None,
+    nihr_remat=False,
     weight_decay=0.0,
     name=None,
 ):
@@ -106,6 +107,9 @@ def build_resnet18(
             noise injected before each update during training, in units of
             the block's feature values.
         nihr_seed: Optional int, the seed of the retrieval noise.
+        nihr_remat: Bool, whether the retrieval layers recompute their
+            iterations in the backward pass instead of storing them
+            (`HopfieldRetrieval(remat=True)`): less memory, more compute.
         weight_decay: Non-negative float, the L2 regularization factor of
             the convolution and dense kernels (0 disables it). Optimizers
             with decoupled weight decay make this unnecessary.
@@ -166,6 +170,7 @@ def build_resnet18(
                     beta=beta,
                     noise_stddev=noise_stddev,
                     seed=nihr_seed,
+                    remat=nihr_remat,
                     name=f"nihr_after_block{block}",
                 )(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)

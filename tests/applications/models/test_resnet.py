@@ -138,6 +138,15 @@ def test_nihr_after_several_blocks():
     assert model.name == "resnet18_nihr"
 
 
+def test_nihr_remat_reaches_the_layer():
+    model = build_resnet18(
+        (32, 32, 3), 10, width=0.125, nihr_after=(8,), nihr_remat=True
+    )
+    layer = model.get_layer("nihr_after_block8")
+    assert layer.remat is True
+    assert layer.get_config()["remat"] is True
+
+
 def test_default_nihr_after():
     assert default_nihr_after("mnist") == 1
     assert default_nihr_after("cifar10") == 8
