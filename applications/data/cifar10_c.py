@@ -32,6 +32,7 @@ import numbers
 
 import numpy as np
 
+from applications.data import catalog
 from applications.data._cifar10_c_blur import defocus_blur
 from applications.data._cifar10_c_blur import gaussian_blur
 from applications.data._cifar10_c_blur import glass_blur
@@ -52,26 +53,10 @@ from applications.data._cifar10_c_spatter import spatter
 from applications.data._cifar10_c_weather import fog
 from applications.data._cifar10_c_weather import snow
 
-# The 15 benchmark corruptions, in the order of the paper.
-CORRUPTIONS = (
-    "gaussian_noise",
-    "shot_noise",
-    "impulse_noise",
-    "defocus_blur",
-    "glass_blur",
-    "motion_blur",
-    "zoom_blur",
-    "snow",
-    "frost",
-    "fog",
-    "brightness",
-    "contrast",
-    "elastic_transform",
-    "pixelate",
-    "jpeg_compression",
-)
-# The 4 held-out corruptions released with the benchmark.
-EXTRA_CORRUPTIONS = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
+# The 15 benchmark corruptions in the order of the paper, then the 4
+# held-out ones released with the benchmark.
+CORRUPTIONS = catalog.CIFAR10_C_CORRUPTIONS
+EXTRA_CORRUPTIONS = catalog.CIFAR10_C_EXTRA_CORRUPTIONS
 SEVERITIES = (1, 2, 3, 4, 5)
 
 _FUNCTIONS = {

@@ -9,6 +9,24 @@ import types
 
 import numpy as np
 
+MNIST_CORRUPTIONS = (
+    "identity",
+    "shot_noise",
+    "impulse_noise",
+    "glass_blur",
+    "motion_blur",
+    "shear",
+    "scale",
+    "rotate",
+    "brightness",
+    "translate",
+    "stripe",
+    "fog",
+    "spatter",
+    "dotted_line",
+    "zigzag",
+    "canny_edges",
+)
 CIFAR_CORRUPTIONS = (
     "gaussian_noise",
     "shot_noise",

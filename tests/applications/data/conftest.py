@@ -7,57 +7,17 @@ import types
 import numpy as np
 import pytest
 
-MNIST_CORRUPTIONS = (
-    "identity",
-    "shot_noise",
-    "impulse_noise",
-    "glass_blur",
-    "motion_blur",
-    "shear",
-    "scale",
-    "rotate",
-    "brightness",
-    "translate",
-    "stripe",
-    "fog",
-    "spatter",
-    "dotted_line",
-    "zigzag",
-    "canny_edges",
-)
-CIFAR_CORRUPTIONS = (
-    "gaussian_noise",
-    "shot_noise",
-    "impulse_noise",
-    "defocus_blur",
-    "glass_blur",
-    "motion_blur",
-    "zoom_blur",
-    "snow",
-    "frost",
-    "fog",
-    "brightness",
-    "contrast",
-    "elastic_transform",
-    "pixelate",
-    "jpeg_compression",
-)
-CIFAR_EXTRAS = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
-
-
-def make_split(num_images, image_shape, seed):
-    """Random uint8 images with labels 0, 1, ..., 9, 0, 1, ..."""
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (num_images,) + image_shape, np.uint8)
-    labels = (np.arange(num_images) % 10).astype(np.uint8)
-    return images, labels
+from tests.applications.synthetic_data import CIFAR_CORRUPTIONS
+from tests.applications.synthetic_data import CIFAR_EXTRAS
+from tests.applications.synthetic_data import MNIST_CORRUPTIONS
+from tests.applications.synthetic_data import random_split
 
 
 @pytest.fixture
 def mnist_dir(tmp_path):
     """Folder with a small mnist.npz: 200 train, 50 test, no channel axis."""
-    x_train, y_train = make_split(200, (28, 28), seed=1)
-    x_test, y_test = make_split(50, (28, 28), seed=2)
+    x_train, y_train = random_split(200, (28, 28), seed=1)
+    x_test, y_test = random_split(50, (28, 28), seed=2)
     np.savez(
         tmp_path / "mnist.npz",
         x_train=x_train,
@@ -71,8 +31,8 @@ def mnist_dir(tmp_path):
 @pytest.fixture
 def cifar_split_dir(tmp_path):
     """Folder with the split CIFAR-10 layout: 60 + 40 train, 30 test."""
-    x_train, y_train = make_split(100, (32, 32, 3), seed=3)
-    x_test, y_test = make_split(30, (32, 32, 3), seed=4)
+    x_train, y_train = random_split(100, (32, 32, 3), seed=3)
+    x_test, y_test = random_split(30, (32, 32, 3), seed=4)
     np.savez(
         tmp_path / "cifar10_train_part1.npz",
         x_train=x_train[:60],

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from applications.data.__main__ import main
-from tests.applications.data.conftest import make_split
+from tests.applications.synthetic_data import random_split
 
 COLUMNS = [
     "dataset",
@@ -54,7 +54,7 @@ def test_mnist_end_to_end(mnist_dir, fake_generators, tmp_path, capsys):
     assert all(row["origin"] == "generated" for row in rows)
     assert float(rows[0]["mean_abs_diff_0_255"]) == 0.0
 
-    clean, labels = make_split(50, (28, 28), seed=2)
+    clean, labels = random_split(50, (28, 28), seed=2)
     with np.load(folder / "fog.npz") as archive:
         fog = archive["x_test"]
         np.testing.assert_array_equal(archive["y_test"], labels[:20])

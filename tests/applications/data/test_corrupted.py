@@ -13,14 +13,14 @@ from applications.data import corruption_pairs
 from applications.data import generator
 from applications.data import load_corrupted
 from applications.data import severities
-from tests.applications.data.conftest import CIFAR_CORRUPTIONS
-from tests.applications.data.conftest import CIFAR_EXTRAS
-from tests.applications.data.conftest import MNIST_CORRUPTIONS
-from tests.applications.data.conftest import make_split
+from tests.applications.synthetic_data import CIFAR_CORRUPTIONS
+from tests.applications.synthetic_data import CIFAR_EXTRAS
+from tests.applications.synthetic_data import MNIST_CORRUPTIONS
+from tests.applications.synthetic_data import random_split
 
 
 def clean_mnist_test():
-    images, labels = make_split(50, (28, 28), seed=2)
+    images, labels = random_split(50, (28, 28), seed=2)
     return images[..., np.newaxis], labels
 
 
@@ -267,7 +267,7 @@ def test_frost_incomplete_folder(cifar_split_dir, fake_generators, tmp_path):
 
 
 def test_frost_without_any_folder(fake_generators):
-    images, labels = make_split(30, (32, 32, 3), seed=4)
+    images, labels = random_split(30, (32, 32, 3), seed=4)
     with pytest.raises(FileNotFoundError, match="--frost-dir"):
         corrupted.corrupted_set(
             "cifar10", "frost", 1, clean=(images, labels.astype(np.int64))

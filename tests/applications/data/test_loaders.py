@@ -8,7 +8,7 @@ from applications.data import load_cifar10
 from applications.data import load_mnist
 from applications.data import loaders
 from applications.data import subset_indices
-from tests.applications.data.conftest import make_split
+from tests.applications.synthetic_data import random_split
 
 MNIST_TRAIN_COUNTS = [
     5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949,
@@ -18,8 +18,8 @@ MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 def test_mnist_shapes_and_values(mnist_dir):
     (x_train, y_train), (x_test, y_test) = load_mnist(mnist_dir)
-    expected_train, expected_labels = make_split(200, (28, 28), seed=1)
-    expected_test, _ = make_split(50, (28, 28), seed=2)
+    expected_train, expected_labels = random_split(200, (28, 28), seed=1)
+    expected_test, _ = random_split(50, (28, 28), seed=2)
     assert x_train.shape == (200, 28, 28, 1)
     assert x_test.shape == (50, 28, 28, 1)
     assert x_train.dtype == np.uint8
@@ -32,7 +32,7 @@ def test_mnist_shapes_and_values(mnist_dir):
 
 def test_mnist_float32_range(mnist_dir):
     (x_train, _), (x_test, _) = load_mnist(mnist_dir, dtype="float32")
-    expected_train, _ = make_split(200, (28, 28), seed=1)
+    expected_train, _ = random_split(200, (28, 28), seed=1)
     assert x_train.dtype == np.float32
     assert x_test.dtype == np.float32
     assert x_train.min() >= 0.0
@@ -48,8 +48,8 @@ def test_mnist_from_environment(mnist_dir, monkeypatch):
 
 def test_cifar10_split_layout(cifar_split_dir):
     (x_train, y_train), (x_test, y_test) = load_cifar10(cifar_split_dir)
-    expected_train, expected_labels = make_split(100, (32, 32, 3), seed=3)
-    expected_test, _ = make_split(30, (32, 32, 3), seed=4)
+    expected_train, expected_labels = random_split(100, (32, 32, 3), seed=3)
+    expected_test, _ = random_split(30, (32, 32, 3), seed=4)
     assert x_train.shape == (100, 32, 32, 3)
     assert x_test.shape == (30, 32, 32, 3)
     assert y_train.dtype == np.int64
@@ -59,8 +59,8 @@ def test_cifar10_split_layout(cifar_split_dir):
 
 
 def test_cifar10_single_file(tmp_path):
-    x_train, y_train = make_split(40, (32, 32, 3), seed=5)
-    x_test, y_test = make_split(20, (32, 32, 3), seed=6)
+    x_train, y_train = random_split(40, (32, 32, 3), seed=5)
+    x_test, y_test = random_split(20, (32, 32, 3), seed=6)
     np.savez(
         tmp_path / "cifar10.npz",
         x_train=x_train,
@@ -78,8 +78,8 @@ def test_cifar10_single_file(tmp_path):
 
 
 def test_cifar10_single_file_comes_first(cifar_split_dir):
-    x_test, y_test = make_split(7, (32, 32, 3), seed=9)
-    x_train, y_train = make_split(11, (32, 32, 3), seed=10)
+    x_test, y_test = random_split(7, (32, 32, 3), seed=9)
+    x_train, y_train = random_split(11, (32, 32, 3), seed=10)
     np.savez(
         cifar_split_dir / "cifar10.npz",
         x_train=x_train,
@@ -96,7 +96,7 @@ def test_first_n_subset(mnist_dir):
     (x_train, y_train), (x_test, _) = load_mnist(
         mnist_dir, train_limit=30, test_limit=5
     )
-    expected_train, expected_labels = make_split(200, (28, 28), seed=1)
+    expected_train, expected_labels = random_split(200, (28, 28), seed=1)
     assert x_train.shape == (30, 28, 28, 1)
     assert x_test.shape == (5, 28, 28, 1)
     np.testing.assert_array_equal(x_train[..., 0], expected_train[:30])
@@ -110,7 +110,7 @@ def test_stratified_subset_balance(mnist_dir):
     np.testing.assert_array_equal(np.bincount(y_train), [5] * 10)
     np.testing.assert_array_equal(np.bincount(y_test), [2] * 10)
     # Each kept image still sits next to its own label.
-    all_train, all_labels = make_split(200, (28, 28), seed=1)
+    all_train, all_labels = random_split(200, (28, 28), seed=1)
     for image, label in zip(x_train[..., 0], y_train, strict=True):
         matches = np.flatnonzero((all_train == image).all(axis=(1, 2)))
         assert all_labels[matches[0]] == label
@@ -179,7 +179,7 @@ def test_nonexistent_data_dir(tmp_path):
 
 
 def test_missing_key_message(tmp_path):
-    x, y = make_split(10, (28, 28), seed=0)
+    x, y = random_split(10, (28, 28), seed=0)
     np.savez(tmp_path / "mnist.npz", x_train=x, y_train=y, x_test=x)
     with pytest.raises(ValueError) as info:
         load_mnist(tmp_path)
@@ -194,7 +194,7 @@ def test_incomplete_split_layout(cifar_split_dir):
 
 
 def test_wrong_image_dtype(tmp_path):
-    x, y = make_split(10, (28, 28), seed=0)
+    x, y = random_split(10, (28, 28), seed=0)
     np.savez(
         tmp_path / "mnist.npz",
         x_train=x.astype(np.float32),
@@ -207,14 +207,14 @@ def test_wrong_image_dtype(tmp_path):
 
 
 def test_wrong_image_shape(tmp_path):
-    x, y = make_split(10, (32, 32, 3), seed=0)
+    x, y = random_split(10, (32, 32, 3), seed=0)
     np.savez(tmp_path / "mnist.npz", x_train=x, y_train=y, x_test=x, y_test=y)
     with pytest.raises(ValueError, match=r"\(10, 32, 32, 3\)"):
         load_mnist(tmp_path)
 
 
 def test_labels_out_of_range(tmp_path):
-    x, y = make_split(10, (28, 28), seed=0)
+    x, y = random_split(10, (28, 28), seed=0)
     bad = y.copy()
     bad[3] = 10
     np.savez(tmp_path / "mnist.npz", x_train=x, y_train=bad, x_test=x, y_test=y)

@@ -4,8 +4,8 @@ import pytest
 from applications.data import load_corrupted
 from applications.data import load_mnist
 from applications.data import tfds_source
-from tests.applications.data.conftest import make_split
 from tests.applications.data.conftest import mark_prepared
+from tests.applications.synthetic_data import random_split
 
 MNIST_FIRST = {
     "train": [5, 0, 4, 1, 9, 2, 1, 3, 1, 4],
@@ -16,7 +16,7 @@ CIFAR_TEST_FIRST = [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
 
 def published_split(num_images, image_shape, first_labels, seed):
     """Random images whose labels start with the published first labels."""
-    images, labels = make_split(num_images, image_shape, seed)
+    images, labels = random_split(num_images, image_shape, seed)
     labels = labels.astype(np.int64)
     labels[: len(first_labels)] = first_labels
     return images, labels
@@ -81,7 +81,7 @@ def test_download_only_when_allowed(fake_tfds):
 
 
 def test_order_check_rejects_mismatch(fake_tfds):
-    images, labels = make_split(30, (28, 28, 1), seed=0)
+    images, labels = random_split(30, (28, 28, 1), seed=0)
     fake_tfds.add("mnist", "train", images, labels.astype(np.int64))
     mark_prepared(fake_tfds.data_dir, "mnist")
     with pytest.raises(RuntimeError, match="published first labels"):
