@@ -5,8 +5,13 @@ import logging
 import math
 
 
-def int_list(text):
-    """Parse a comma-separated list of integers, e.g. `1,5,10`."""
+def int_list(text, minimum=None):
+    """Parse a comma-separated list of integers, e.g. `1,5,10`.
+
+    Args:
+        text: The option's value.
+        minimum: Optional int, the smallest value accepted.
+    """
     try:
         values = [int(item) for item in text.split(",") if item.strip()]
     except ValueError as error:
@@ -16,7 +21,21 @@ def int_list(text):
         ) from error
     if not values:
         raise argparse.ArgumentTypeError("Expected at least one integer.")
+    if minimum is not None and min(values) < minimum:
+        raise argparse.ArgumentTypeError(
+            f"Expected integers >= {minimum}. Received: {text!r}"
+        )
     return values
+
+
+def positive_int_list(text):
+    """Parse a comma-separated list of integers >= 1."""
+    return int_list(text, minimum=1)
+
+
+def non_negative_int_list(text):
+    """Parse a comma-separated list of integers >= 0."""
+    return int_list(text, minimum=0)
 
 
 def float_list(text):
@@ -81,25 +100,24 @@ def name_list(text):
 
 def positive_int(text):
     """Parse an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"Expected an integer >= 1. Got {text}"
-        )
-    return value
+    return _bounded_int(text, minimum=1)
 
 
 def non_negative_int(text):
     """Parse an integer >= 0."""
+    return _bounded_int(text, minimum=0)
+
+
+def _bounded_int(text, minimum):
     try:
         value = int(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(
-            f"Expected an integer >= 0. Received: {text!r}"
+            f"Expected an integer >= {minimum}. Received: {text!r}"
         ) from error
-    if value < 0:
+    if value < minimum:
         raise argparse.ArgumentTypeError(
-            f"Expected an integer >= 0. Received: {text}"
+            f"Expected an integer >= {minimum}. Received: {text}"
         )
     return value
 

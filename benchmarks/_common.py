@@ -1,6 +1,5 @@
 """Timing, machine description and output shared by the benchmarks."""
 
-import argparse
 import datetime
 import json
 import os
@@ -8,26 +7,27 @@ import platform
 import statistics
 import time
 
+from applications import cli
 from benchmarks import _backend
 
 
 def add_common_arguments(parser, warmup=2, repeats=5):
     parser.add_argument(
         "--warmup",
-        type=_positive_int,
+        type=cli.positive_int,
         default=warmup,
         help="untimed runs before timing, the first of which includes "
         "tracing and compilation (default: %(default)s)",
     )
     parser.add_argument(
         "--repeats",
-        type=_positive_int,
+        type=cli.positive_int,
         default=repeats,
         help="timed runs; tables report their median (default: %(default)s)",
     )
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=cli.positive_int,
         default=None,
         help="CPU threads of torch or TensorFlow operations (default: the "
         "backend's own choice; not supported on JAX)",
@@ -45,30 +45,6 @@ def apply_thread_setting(args):
     """Apply `--threads`, if given, before anything is computed."""
     if args.threads is not None:
         _backend.set_cpu_threads(args.threads)
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"Expected an int >= 1. Received: {text}"
-        )
-    return value
-
-
-def parse_int_list(text):
-    """Parse a comma-separated list of positive ints, e.g. `1,5,10`."""
-    try:
-        values = [int(item) for item in text.split(",") if item.strip()]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(
-            f"Expected comma-separated ints. Received: {text!r}"
-        ) from error
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(
-            f"Expected one or more ints >= 1. Received: {text!r}"
-        )
-    return values
 
 
 def time_interleaved(functions, warmup, repeats):

@@ -33,6 +33,7 @@ import sys
 import keras
 import numpy as np
 
+from applications import cli
 from benchmarks import _backend
 from benchmarks import _common
 from keras_nihr.layers import HopfieldRetrieval
@@ -73,9 +74,9 @@ def build_parser():
     for flag, text in lists:
         parser.add_argument(
             flag,
-            type=_parse_list_with_zero
+            type=cli.non_negative_int_list
             if flag == "--spatial"
-            else _common.parse_int_list,
+            else cli.positive_int_list,
             default=None,
             help=f"comma-separated {text}",
         )
@@ -110,20 +111,6 @@ def build_parser():
     )
     _common.add_common_arguments(parser, warmup=2, repeats=5)
     return parser
-
-
-def _parse_list_with_zero(text):
-    try:
-        values = [int(item) for item in text.split(",") if item.strip()]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(
-            f"Expected comma-separated ints. Received: {text!r}"
-        ) from error
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(
-            f"Expected one or more ints >= 0. Received: {text!r}"
-        )
-    return values
 
 
 def grid_from_arguments(args):

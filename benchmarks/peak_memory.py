@@ -39,6 +39,7 @@ import sys
 
 import numpy as np
 
+from applications import cli
 from benchmarks import _backend
 from benchmarks import _common
 
@@ -73,7 +74,7 @@ def build_parser():
     )
     parser.add_argument(
         "--iterations",
-        type=_common.parse_int_list,
+        type=cli.positive_int_list,
         default=[1, 5, 10, 15, 30],
         help="comma-separated numbers of iterations T (default: 1,5,10,15,30)",
     )
