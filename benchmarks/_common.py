@@ -41,6 +41,24 @@ def add_common_arguments(parser, warmup=2, repeats=5):
     )
 
 
+def add_layer_arguments(parser, beta=True):
+    """Add `--noise-stddev` and, if `beta`, `--beta` of the layer."""
+    if beta:
+        parser.add_argument(
+            "--beta",
+            type=cli.positive_float,
+            default=8.0,
+            help="inverse temperature of the layer (default: %(default)s)",
+        )
+    parser.add_argument(
+        "--noise-stddev",
+        type=cli.non_negative_float,
+        default=0.1,
+        help="standard deviation of the layer's noise in the passes that "
+        "train (default: %(default)s)",
+    )
+
+
 def apply_thread_setting(args):
     """Apply `--threads`, if given, before anything is computed."""
     if args.threads is not None:

@@ -96,19 +96,7 @@ def build_parser():
         help="measure only eager functions",
     )
     parser.set_defaults(modes=(False, True))
-    parser.add_argument(
-        "--beta",
-        type=float,
-        default=8.0,
-        help="inverse temperature of the layer (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--noise-stddev",
-        type=float,
-        default=0.1,
-        help="noise standard deviation in the forward and backward "
-        "passes (default: %(default)s)",
-    )
+    _common.add_layer_arguments(parser, beta=True)
     _common.add_common_arguments(parser, warmup=2, repeats=5)
     return parser
 

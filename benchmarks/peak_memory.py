@@ -93,12 +93,7 @@ def build_parser():
         help="run the pass eagerly (default on torch, whose torch.compile "
         "takes about half a minute per shape on two CPU cores)",
     )
-    parser.add_argument(
-        "--noise-stddev",
-        type=float,
-        default=0.1,
-        help="noise standard deviation (default: %(default)s)",
-    )
+    _common.add_layer_arguments(parser, beta=False)
     _common.add_common_arguments(parser, warmup=1, repeats=3)
     return parser
 

@@ -58,18 +58,7 @@ def build_parser():
         default=5,
         help="number of iterations T of the layer (default: %(default)s)",
     )
-    parser.add_argument(
-        "--beta",
-        type=float,
-        default=8.0,
-        help="inverse temperature of the layer (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--noise-stddev",
-        type=float,
-        default=0.1,
-        help="noise standard deviation of the layer (default: %(default)s)",
-    )
+    _common.add_layer_arguments(parser, beta=True)
     parser.add_argument(
         "--remat",
         action="store_true",
@@ -178,7 +167,7 @@ def main(argv=None):
         "threads": args.threads,
     }
     print(_common.header("Training overhead", machine, settings))
-    feature_map = models["nihr"].get_layer("retrieval").input.shape
+    feature_map = models["nihr"].get_layer("nihr_after_block8").input.shape
     rows = [
         [
             f"{args.batch}",
