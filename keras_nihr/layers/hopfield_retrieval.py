@@ -11,6 +11,7 @@ from keras import random
 from keras import regularizers
 from keras import saving
 
+from keras_nihr import _distribution
 from keras_nihr import ops as nihr_ops
 
 
@@ -45,6 +46,15 @@ class HopfieldRetrieval(layers.Layer):
     call, so gradients flow through the normalization. Normalization,
     softmax and noise-free energies are computed in float32 under mixed
     precision.
+
+    Noise under several devices: with `keras.distribution.DataParallel`
+    on JAX the layer sees the global batch, so it draws the same noise as
+    a single-device run. With `tf.distribute.MirroredStrategy` each replica
+    calls the layer on its part of the batch and folds its replica index
+    into the seed, so replicas draw different noise, which also differs
+    from single-device noise but repeats for the same `seed` and number of
+    replicas. In both cases the seed state advances by one per iteration
+    and stays equal on all devices.
 
     Args:
         num_memories: Positive int, the number of memories P. More memories
@@ -221,11 +231,11 @@ class HopfieldRetrieval(layers.Layer):
         for _ in range(self.iterations):
             noise = None
             if add_noise:
-                noise = random.normal(
+                noise = _distribution.per_replica_normal(
                     ops.shape(states),
                     stddev=self.noise_stddev,
                     dtype=self.compute_dtype,
-                    seed=self.seed_generator,
+                    seed_generator=self.seed_generator,
                 )
             states, attention_weights = nihr_ops.retrieval_step(
                 states, memories, self.beta, noise=noise, epsilon=self.epsilon
