@@ -72,7 +72,7 @@ def _local_values(strategy, variable):
     return [np.asarray(value).tolist() for value in values]
 
 
-def _worker_mirrored_noise():
+def _mirrored_noise():
     import tensorflow as tf
 
     strategy = _mirrored_strategy()
@@ -126,7 +126,7 @@ def _worker_mirrored_noise():
     return {"runs": runs, "noises": noises}
 
 
-def _worker_mirrored_fit():
+def _mirrored_fit():
     strategy = _mirrored_strategy()
     with strategy.scope():
         model = _fit_model(noise_stddev=0.1)
@@ -139,6 +139,11 @@ def _worker_mirrored_fit():
         "memories": _local_values(strategy, layer.memories),
         "seed_states": _local_values(strategy, layer.seed_generator.state),
     }
+
+
+def _worker_mirrored():
+    # One child process for both checks saves a TensorFlow start-up.
+    return {"noise": _mirrored_noise(), "fit": _mirrored_fit()}
 
 
 def _worker_data_parallel_fit():
@@ -167,13 +172,18 @@ def _worker_data_parallel_fit():
 
 
 @pytest.fixture(scope="module")
-def mirrored_noise():
-    return run_with_cpu_devices(_MODULE, "_worker_mirrored_noise")
+def mirrored():
+    return run_with_cpu_devices(_MODULE, "_worker_mirrored")
 
 
-@pytest.fixture(scope="module")
-def mirrored_fit():
-    return run_with_cpu_devices(_MODULE, "_worker_mirrored_fit")
+@pytest.fixture
+def mirrored_noise(mirrored):
+    return mirrored["noise"]
+
+
+@pytest.fixture
+def mirrored_fit(mirrored):
+    return mirrored["fit"]
 
 
 @pytest.fixture(scope="module")
