@@ -156,10 +156,11 @@ def _log_devices(backend, devices):
         "jax": "keras.distribution.DataParallel",
         "tensorflow": "tf.distribute.MirroredStrategy",
     }[backend]
+    count = f"{len(devices)} device" + ("s" if len(devices) != 1 else "")
     logger.info(
-        "Data-parallel training with %s on %d devices: %s",
+        "Data-parallel training with %s on %s: %s",
         engine,
-        len(devices),
+        count,
         ", ".join(devices),
     )
     if len(devices) == 1:
