@@ -17,11 +17,15 @@ evaluates its models inside `data_parallel(True)`:
 `batch_size / N` examples per step and the gradients are combined before
 the update. A run then matches a single-device run with the same batch size
 up to floating-point rounding, except for the noise of `HopfieldRetrieval`
-on TensorFlow, which each replica draws for its own examples.
+on TensorFlow, which each replica draws for its own examples. On TensorFlow,
+`BatchNormalization` layers must be built with
+`synchronized=setup.synchronized_batch_norm` to use the statistics of the
+global batch.
 """
 
 import contextlib
 import dataclasses
+import functools
 import logging
 
 import keras
@@ -60,6 +64,18 @@ class DataParallelSetup:
     def num_replicas(self):
         """Number of model copies that share each batch (1 when off)."""
         return max(len(self.devices), 1)
+
+    @property
+    def synchronized_batch_norm(self):
+        """Whether `BatchNormalization` needs `synchronized=True`.
+
+        Under `tf.distribute` each replica normalizes with the statistics
+        of its own part of the batch unless the layer is synchronized, and
+        Keras accepts `synchronized=True` only on TensorFlow. JAX's
+        `DataParallel` computes the statistics over the global batch
+        anyway, like a single device.
+        """
+        return self.backend == "tensorflow" and self.num_replicas > 1
 
     def check_batch_size(self, batch_size, num_examples=None):
         """Check that every batch splits evenly over the devices.
@@ -145,10 +161,21 @@ def data_parallel(enabled):
         if not logical_devices:
             logical_devices = tf.config.list_logical_devices("CPU")
         devices = tuple(device.name for device in logical_devices)
-        scope = tf.distribute.MirroredStrategy(devices=devices).scope()
+        scope = _mirrored_strategy(devices).scope()
     _log_devices(backend, devices)
     with scope:
         yield DataParallelSetup(backend, devices)
+
+
+# A new MirroredStrategy numbers its collective ops from the start again,
+# so with TensorFlow 2.21 a second strategy in the same process failed with
+# "Shape mismatch in the collective instance" once a model of another shape
+# trained. One strategy per process and device list avoids that.
+@functools.cache
+def _mirrored_strategy(devices):
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(devices=devices)
 
 
 def _log_devices(backend, devices):

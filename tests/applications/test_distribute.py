@@ -45,11 +45,15 @@ class _ExamplesSeen(keras.metrics.Metric):
         return keras.ops.cast(self.examples, "float32")
 
 
-def _build_model(noise_stddev):
+def _build_model(noise_stddev, synchronized_batch_norm=False):
     model = keras.Sequential(
         [
             keras.Input((6,)),
-            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dense(8),
+            keras.layers.BatchNormalization(
+                synchronized=synchronized_batch_norm
+            ),
+            keras.layers.Activation("tanh"),
             HopfieldRetrieval(
                 num_memories=6,
                 iterations=2,
@@ -61,18 +65,19 @@ def _build_model(noise_stddev):
         ]
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(0.05),
+        optimizer=keras.optimizers.SGD(0.1),
         loss="mse",
         metrics=[_ExamplesSeen()],
     )
     return model
 
 
-def _train(enabled, noise_stddev, initial_weights):
+def _train(enabled, noise_stddev, initial_weights, synchronize=True):
     """Train from `initial_weights` and return losses and final weights."""
     with distribute.data_parallel(enabled) as setup:
         setup.check_batch_size(BATCH_SIZE, len(TRAIN_X))
-        model = _build_model(noise_stddev)
+        synchronized = synchronize and setup.synchronized_batch_norm
+        model = _build_model(noise_stddev, synchronized)
         model.set_weights(initial_weights)
         history = model.fit(
             TRAIN_X,
@@ -122,9 +127,13 @@ def _worker_compare_with_one_device():
     distributed = _train(True, 0.0, initial_weights)
     active_after_exit = _distribution_is_active()
     noisy_runs = [_train(True, 0.2, initial_weights) for _ in range(2)]
+    unsynchronized = None
+    if keras.backend.backend() == "tensorflow":
+        unsynchronized = _train(True, 0.0, initial_weights, synchronize=False)
     return {
         "single": single,
         "distributed": distributed,
+        "unsynchronized": unsynchronized,
         "noisy_runs": noisy_runs,
         "active_after_exit": active_after_exit,
         "log": handler.messages,
@@ -156,6 +165,16 @@ def test_disabled_scope_uses_one_device():
         assert setup.backend == _BACKEND
         if _BACKEND in distribute.SUPPORTED_BACKENDS:
             assert not _distribution_is_active()
+
+
+def test_synchronized_batch_norm_only_for_tf_replicas():
+    devices = ("cpu:0", "cpu:1")
+    tensorflow_setup = distribute.DataParallelSetup("tensorflow", devices)
+    assert tensorflow_setup.synchronized_batch_norm is True
+    jax_setup = distribute.DataParallelSetup("jax", devices)
+    assert jax_setup.synchronized_batch_norm is False
+    one_device = distribute.DataParallelSetup("tensorflow", devices[:1])
+    assert one_device.synchronized_batch_norm is False
 
 
 def test_check_batch_size_returns_per_device_size():
@@ -232,6 +251,16 @@ def test_distributed_weights_equal_one_device(comparison):
     assert len(distributed) == len(single)
     for expected, actual in zip(single, distributed, strict=True):
         np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+@pytest.mark.skipif(
+    _BACKEND != "tensorflow",
+    reason="only tf.distribute normalizes with per-replica statistics",
+)
+def test_unsynchronized_batch_norm_differs(comparison):
+    single = comparison["single"]["losses"]
+    unsynchronized = comparison["unsynchronized"]["losses"]
+    assert np.max(np.abs(np.subtract(unsynchronized, single))) > 1e-3
 
 
 @_multi_device_backends

@@ -72,10 +72,9 @@ def _local_values(strategy, variable):
     return [np.asarray(value).tolist() for value in values]
 
 
-def _mirrored_noise():
+def _mirrored_noise(strategy):
     import tensorflow as tf
 
-    strategy = _mirrored_strategy()
     runs = []
     for _ in range(2):
         with strategy.scope():
@@ -126,8 +125,7 @@ def _mirrored_noise():
     return {"runs": runs, "noises": noises}
 
 
-def _mirrored_fit():
-    strategy = _mirrored_strategy()
+def _mirrored_fit(strategy):
     with strategy.scope():
         model = _fit_model(noise_stddev=0.1)
     layer = model.layers[1]
@@ -142,8 +140,11 @@ def _mirrored_fit():
 
 
 def _worker_mirrored():
-    # One child process for both checks saves a TensorFlow start-up.
-    return {"noise": _mirrored_noise(), "fit": _mirrored_fit()}
+    # One child process for both checks saves a TensorFlow start-up. They
+    # share one strategy, because a second MirroredStrategy in a process
+    # can mix up the collective ops of the first.
+    strategy = _mirrored_strategy()
+    return {"noise": _mirrored_noise(strategy), "fit": _mirrored_fit(strategy)}
 
 
 def _worker_data_parallel_fit():
