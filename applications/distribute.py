@@ -167,10 +167,11 @@ def data_parallel(enabled):
         yield DataParallelSetup(backend, devices)
 
 
-# A new MirroredStrategy numbers its collective ops from the start again,
-# so with TensorFlow 2.21 a second strategy in the same process failed with
-# "Shape mismatch in the collective instance" once a model of another shape
-# trained. One strategy per process and device list avoids that.
+# Every MirroredStrategy numbers its collective ops from the same start
+# (group key 1, instance key 100 in TensorFlow 2.21), so a second strategy
+# in the same process reuses keys of the first, and training a model of
+# another shape then failed with "Shape mismatch in the collective
+# instance". One strategy per process and device list avoids that.
 @functools.cache
 def _mirrored_strategy(devices):
     import tensorflow as tf
