@@ -122,9 +122,15 @@ def data_parallel(enabled):
     Create the models inside the block, not just their weights: on
     TensorFlow a model keeps the strategy that was active when it was
     created, and layers create seed state in their constructors. On JAX
-    the distribution must also be active during `fit`, `evaluate` and
-    `predict`, so keep those inside the block too. The previous
-    distribution is restored on exit.
+    the distribution must also be active during `fit`, so keep training,
+    and the callbacks that evaluate during it, inside the block. There,
+    `predict` and `evaluate` also need batches that split evenly over the
+    devices. After the block, JAX models predict on one device with any
+    batch size. The previous distribution is restored on exit.
+
+    Layers that draw noise with `keras.random` and a `SeedGenerator` draw
+    the same noise on every TensorFlow replica. `HopfieldRetrieval` avoids
+    that by folding the replica index into its seed.
 
     Args:
         enabled: Bool. `False` runs on the backend's default single device
