@@ -90,7 +90,11 @@ def _train(enabled, noise_stddev, initial_weights, synchronize=True):
         test_loss, _ = model.evaluate(
             TRAIN_X, TRAIN_Y, batch_size=BATCH_SIZE, verbose=0
         )
+    # 13 examples do not split over two devices, which only works after
+    # the block on JAX.
+    predictions = model.predict(TRAIN_X[:13], batch_size=BATCH_SIZE, verbose=0)
     return {
+        "predictions": np.asarray(predictions).tolist(),
         "num_replicas": setup.num_replicas,
         "losses": history.history["loss"],
         "examples_seen": history.history["examples_seen"],
@@ -261,6 +265,14 @@ def test_unsynchronized_batch_norm_differs(comparison):
     single = comparison["single"]["losses"]
     unsynchronized = comparison["unsynchronized"]["losses"]
     assert np.max(np.abs(np.subtract(unsynchronized, single))) > 1e-3
+
+
+@_multi_device_backends
+def test_predict_after_block_takes_any_batch(comparison):
+    single = comparison["single"]["predictions"]
+    distributed = comparison["distributed"]["predictions"]
+    assert np.shape(distributed) == (13, 3)
+    np.testing.assert_allclose(distributed, single, atol=1e-5)
 
 
 @_multi_device_backends
