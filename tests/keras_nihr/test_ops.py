@@ -100,3 +100,61 @@ def test_energy_of_normalized_iterates_never_increases(beta):
     assert np.max(steps) <= 1e-5
     # The dynamics must actually move for the check to mean something.
     assert np.min(steps) < -1e-3
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_is_promoted_to_float32(dtype):
+    x = keras.ops.convert_to_tensor(
+        np.array([[3.0, 4.0], [0.5, -1.0]]), dtype=dtype
+    )
+    normalized = nihr_ops.l2_normalize(x)
+    weights = nihr_ops.stable_softmax(x)
+    assert keras.backend.standardize_dtype(normalized.dtype) == "float32"
+    assert keras.backend.standardize_dtype(weights.dtype) == "float32"
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(normalized)[0], [0.6, 0.8], rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_attend_with_memory_keys_matches_reference(dtype):
+    rng = np.random.default_rng(4)
+    memories = _unit_rows(rng, 6, 4)
+    directions = numpy_reference.normalize(rng.normal(size=(5, 4)))
+    beta = 7.0
+    memories_tensor = keras.ops.convert_to_tensor(memories, dtype=dtype)
+    keys, logit_scale = nihr_ops.memory_keys(memories_tensor, beta)
+    result, weights = nihr_ops.attend(
+        keras.ops.convert_to_tensor(directions, dtype=dtype),
+        keys,
+        memories_tensor,
+        logit_scale,
+    )
+
+    # float16 keeps the memories unscaled because beta * memories could
+    # exceed its range; the other dtypes fold beta into the keys.
+    assert logit_scale == (beta if dtype == "float16" else 1.0)
+    assert tuple(keys.shape) == (4, 6)
+    assert keras.backend.standardize_dtype(result.dtype) == dtype
+    assert keras.backend.standardize_dtype(weights.dtype) == "float32"
+    expected_weights = numpy_reference.softmax(beta * directions @ memories.T)
+    tolerance = 1e-5 if dtype == "float32" else 5e-2
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(weights), expected_weights, atol=tolerance
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(keras.ops.cast(result, "float32")),
+        expected_weights @ memories,
+        atol=tolerance,
+    )
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-9, 1e9])
+def test_bounded_l2_normalize_matches_reference(scale):
+    rng = np.random.default_rng(5)
+    x = (scale * rng.normal(size=(4, 3, 7))).astype("float32")
+    x[0, 0] = 0.0
+    result = keras.ops.convert_to_numpy(nihr_ops._l2_normalize_bounded(x, 1e-6))
+    np.testing.assert_allclose(
+        result, numpy_reference.normalize(x), rtol=1e-5, atol=1e-6
+    )

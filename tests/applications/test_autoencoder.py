@@ -1,0 +1,270 @@
+import csv
+import json
+import logging
+import os
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+
+from applications import autoencoder
+from applications.autoencoder_options import build_parser
+from applications.autoencoder_options import check_args
+from applications.autoencoder_report import RECORD_COLUMNS
+from applications.autoencoder_runs import model_specs
+
+RUN_NAMES = ["ae_seed0", "vae_seed0", "vqvae_seed0", "nihr_t2_seed0"]
+FIGURES = [
+    "ssim_vs_sigma.png",
+    "probe_accuracy_vs_sigma.png",
+    "pca_trajectory.png",
+]
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """Real MNIST when KERAS_NIHR_DATA_DIR is set, else a small fake set."""
+    real = os.environ.get("KERAS_NIHR_DATA_DIR")
+    if real:
+        return pathlib.Path(real)
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    np.savez(
+        folder / "mnist.npz",
+        x_train=rng.integers(0, 256, (100, 28, 28), np.uint8),
+        y_train=np.arange(100) % 10,
+        x_test=rng.integers(0, 256, (40, 28, 28), np.uint8),
+        y_test=np.arange(40) % 10,
+    )
+    return folder
+
+
+def _argv(data_dir, output, epochs=2, warmup_epochs=1):
+    return [
+        "--data-dir",
+        str(data_dir),
+        "--output",
+        str(output),
+        "--epochs",
+        str(epochs),
+        "--nihr-warmup-epochs",
+        str(warmup_epochs),
+        "--seeds",
+        "0",
+        "--batch-size",
+        "32",
+        "--train-limit",
+        "64",
+        "--test-limit",
+        "20",
+        "--probe-train-limit",
+        "64",
+        "--filters",
+        "2,4",
+        "--latent-dim",
+        "3",
+        "--num-memories",
+        "4",
+        "--iterations",
+        "2",
+        "--pca-steps",
+        "1,2",
+        "--pixel-noise-levels",
+        "0,0.5",
+        "--verbose",
+        "0",
+    ]
+
+
+def _mtimes(output):
+    return {
+        path.stem: path.stat().st_mtime_ns
+        for path in (output / "runs").glob("*.json")
+    }
+
+
+def test_command_writes_all_outputs_and_resumes(data_dir, tmp_path, caplog):
+    output = tmp_path / "out"
+
+    assert autoencoder.main(_argv(data_dir, output)) == 0
+
+    for name in ["results.json", "results.csv", "results.md", *FIGURES]:
+        assert (output / name).is_file(), name
+    for run_name in RUN_NAMES:
+        assert (output / "runs" / f"{run_name}.json").is_file()
+        assert (output / "models" / f"{run_name}.keras").is_file()
+        with open(output / "histories" / f"{run_name}.csv") as file:
+            header = next(csv.reader(file))
+        assert "ssim_sigma_0.50" in header
+        assert "probe_accuracy_sigma_0.50" in header
+    assert (output / "trajectories" / "nihr_t2_seed0.npz").is_file()
+
+    with open(output / "results.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == len(RUN_NAMES) * 2
+    assert tuple(rows[0])[: len(RECORD_COLUMNS)] == RECORD_COLUMNS
+    for setting in ["latent_dim", "num_memories", "beta", "noise_stddev"]:
+        assert setting in rows[0]
+    assert [row["label"] for row in rows[::2]] == [
+        "AE",
+        "VAE",
+        "VQ-VAE",
+        "NIHR T=2",
+    ]
+    assert {row["sigma"] for row in rows} == {"0.0", "0.5"}
+    assert rows[0]["iterations"] == ""
+    assert rows[-1]["iterations"] == "2"
+    for row in rows:
+        assert -1.0 <= float(row["ssim"]) <= 1.0
+        assert 0.0 <= float(row["probe_accuracy"]) <= 1.0
+
+    results = json.loads((output / "results.json").read_text())
+    assert results["environment"]["backend"] == keras.backend.backend()
+    assert results["settings"]["noise_levels"] == [0.0, 0.5]
+    assert results["settings"]["nihr_warmup_epochs"] == 1
+    assert results["settings"]["epochs"] == 2
+    assert "--nihr-warmup-epochs" in results["command"]
+    # NIHR spends 1 of the 2 epochs in the warm-up, the others none.
+    nihr_run = json.loads((output / "runs" / "nihr_t2_seed0.json").read_text())
+    assert nihr_run["warmup_epochs"] == 1
+    assert len(nihr_run["warmup_history"]["loss"]) == 1
+    assert len(nihr_run["history"]["loss"]) == 1
+    ae_run = json.loads((output / "runs" / "ae_seed0.json").read_text())
+    assert ae_run["warmup_epochs"] == 0
+    assert len(ae_run["history"]["loss"]) == 2
+    assert len(results["records"]) == len(rows)
+    table = (output / "results.md").read_text()
+    assert "| Model | seeds | σ=0 | σ=0.5 |" in table
+    assert "| NIHR T=2 | 1 |" in table
+
+    # A rerun redoes only the run whose file is gone.
+    before = _mtimes(output)
+    (output / "runs" / "vae_seed0.json").unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="applications.autoencoder"):
+        assert autoencoder.main(_argv(data_dir, output)) == 0
+    after = _mtimes(output)
+    assert sorted(after) == sorted(RUN_NAMES)
+    changed = [name for name in after if after[name] != before.get(name)]
+    assert changed == ["vae_seed0"]
+    assert caplog.text.count("already finished, skipped") == 3
+
+
+def test_command_rejects_resume_with_other_settings(data_dir, tmp_path, caplog):
+    output = tmp_path / "out"
+    store = output / "runs"
+    store.mkdir(parents=True)
+    (store / "ae_seed0.json").write_text(
+        json.dumps({"settings": {"epochs": 7}, "records": []})
+    )
+    argv = _argv(data_dir, output) + ["--models", "ae"]
+
+    with caplog.at_level(logging.ERROR, logger="applications.autoencoder"):
+        assert autoencoder.main(argv) == 2
+
+    assert "other settings" in caplog.text
+    assert "epochs" in caplog.text
+
+
+def test_command_rejects_warmup_not_below_epochs(data_dir, tmp_path, caplog):
+    argv = _argv(data_dir, tmp_path / "out", epochs=1, warmup_epochs=1)
+
+    with caplog.at_level(logging.ERROR, logger="applications.autoencoder"):
+        assert autoencoder.main(argv) == 2
+
+    assert "--nihr-warmup-epochs must be less than --epochs" in caplog.text
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_command_rejects_fewer_images_than_memories(data_dir, tmp_path, caplog):
+    argv = _argv(data_dir, tmp_path / "out") + ["--num-memories", "65"]
+
+    with caplog.at_level(logging.ERROR, logger="applications.autoencoder"):
+        assert autoencoder.main(argv) == 2
+
+    assert "65 memories" in caplog.text
+    assert "only 64" in caplog.text
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_warmup_zero_is_allowed_with_one_epoch():
+    args = build_parser().parse_args(
+        ["--output", "x", "--epochs", "1", "--nihr-warmup-epochs", "0"]
+    )
+
+    check_args(args)
+
+    assert args.nihr_warmup_epochs == 0
+
+
+def test_default_models_are_the_study_set():
+    args = build_parser().parse_args(["--output", "x"])
+
+    specs = model_specs(args.models, args.iterations)
+
+    assert [spec.label for spec in specs] == [
+        "AE",
+        "VAE",
+        "VQ-VAE",
+        "NIHR T=1",
+        "NIHR T=5",
+        "NIHR T=10",
+        "NIHR T=15",
+    ]
+    assert args.pixel_noise_levels == [
+        0.0,
+        0.1,
+        0.2,
+        0.3,
+        0.4,
+        0.5,
+        0.6,
+        0.7,
+        0.8,
+        0.9,
+        1.0,
+    ]
+
+
+def test_unknown_model_is_rejected():
+    with pytest.raises(ValueError, match="Unknown model"):
+        model_specs(["ae", "gan"], [1])
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--beta", "0"),
+        ("--noise-stddev", "-0.1"),
+        ("--pixel-noise-levels", "0,nan"),
+        ("--latent-dim", "0"),
+        ("--nihr-warmup-epochs", "-1"),
+        ("--nihr-warmup-epochs", "one"),
+    ],
+)
+def test_parser_rejects_invalid_values(option, value, capsys):
+    parser = build_parser()
+
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--output", "x", option, value])
+
+    assert option in capsys.readouterr().err
+
+
+def test_no_download_reaches_the_loader(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_load_mnist(data_dir, **kwargs):
+        seen.update(kwargs)
+        raise FileNotFoundError("stop after recording the arguments")
+
+    monkeypatch.setattr(autoencoder, "load_mnist", fake_load_mnist)
+    args = build_parser().parse_args(
+        ["--output", str(tmp_path), "--no-download"]
+    )
+    with pytest.raises(FileNotFoundError, match="stop after"):
+        autoencoder.load_data(args)
+    assert seen["download"] is False
+    assert build_parser().parse_args(["--output", "x"]).download is True
