@@ -65,6 +65,18 @@ class DataParallelSetup:
         """Number of model copies that share each batch (1 when off)."""
         return max(len(self.devices), 1)
 
+    def describe(self):
+        """Return a JSON-serializable record of the setup for result files.
+
+        `distribute` is false when data parallelism is off. `num_devices`
+        counts the devices that share each batch, 1 when off.
+        """
+        return {
+            "distribute": bool(self.devices),
+            "num_devices": self.num_replicas,
+            "devices": list(self.devices),
+        }
+
     @property
     def synchronized_batch_norm(self):
         """Whether `BatchNormalization` needs `synchronized=True`.
@@ -77,7 +89,14 @@ class DataParallelSetup:
         """
         return self.backend == "tensorflow" and self.num_replicas > 1
 
-    def check_batch_size(self, batch_size, num_examples=None):
+    def check_batch_size(
+        self,
+        batch_size,
+        num_examples=None,
+        *,
+        option="--batch-size",
+        limit_options=("--train-limit", "--test-limit"),
+    ):
         """Check that every batch splits evenly over the devices.
 
         An uneven split fails on JAX and, on TensorFlow, weights the
@@ -89,6 +108,10 @@ class DataParallelSetup:
                 `predict`.
             num_examples: Optional size of the data set, to also check its
                 last, smaller batch.
+            option: Command-line option that sets `batch_size`, named in
+                the error message.
+            limit_options: Command-line options that set `num_examples`,
+                named in the error message.
 
         Returns:
             The number of examples per device in a full batch.
@@ -99,20 +122,46 @@ class DataParallelSetup:
         replicas = self.num_replicas
         if batch_size % replicas:
             raise ValueError(
-                f"Invalid value received for --batch-size: {batch_size} "
+                f"Invalid value received for {option}: {batch_size} "
                 f"does not split evenly over {replicas} devices. Use a "
                 f"multiple of {replicas}."
             )
         last_batch = num_examples % batch_size if num_examples else 0
         if last_batch % replicas:
+            limits = ", ".join(limit_options)
             raise ValueError(
                 f"The last batch of {num_examples} examples in batches of "
                 f"{batch_size} has {last_batch} examples, which does not "
-                f"split evenly over {replicas} devices. Choose a batch size "
-                f"or an example limit (--train-limit, --test-limit) that "
-                f"leaves a multiple of {replicas}."
+                f"split evenly over {replicas} devices. Choose a value of "
+                f"{option} or of an example limit ({limits}) that leaves a "
+                f"multiple of {replicas}."
             )
         return batch_size // replicas
+
+
+def check_backend(enabled):
+    """Check that the Keras backend supports `data_parallel(enabled)`.
+
+    Commands call it while they check their options, so that
+    `--distribute` on PyTorch fails before any data is loaded.
+
+    Args:
+        enabled: Bool, the value of `--distribute`.
+
+    Raises:
+        ValueError: If `enabled` is true on a backend other than JAX or
+            TensorFlow.
+    """
+    backend = keras.backend.backend()
+    if enabled and backend not in SUPPORTED_BACKENDS:
+        raise ValueError(
+            f"--distribute is not supported on the {backend!r} backend, "
+            "because Keras 3 runs model.fit data-parallel only on JAX "
+            "(keras.distribution.DataParallel) and TensorFlow "
+            "(tf.distribute.MirroredStrategy). Set KERAS_BACKEND=jax or "
+            "KERAS_BACKEND=tensorflow, or run without --distribute on one "
+            "device."
+        )
 
 
 @contextlib.contextmanager
@@ -147,15 +196,7 @@ def data_parallel(enabled):
     if not enabled:
         yield DataParallelSetup(backend)
         return
-    if backend not in SUPPORTED_BACKENDS:
-        raise ValueError(
-            f"--distribute is not supported on the {backend!r} backend, "
-            "because Keras 3 runs model.fit data-parallel only on JAX "
-            "(keras.distribution.DataParallel) and TensorFlow "
-            "(tf.distribute.MirroredStrategy). Set KERAS_BACKEND=jax or "
-            "KERAS_BACKEND=tensorflow, or run without --distribute on one "
-            "device."
-        )
+    check_backend(enabled)
     if backend == "jax":
         devices = tuple(keras.distribution.list_devices())
         distribution = keras.distribution.DataParallel(devices=list(devices))
