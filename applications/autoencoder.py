@@ -81,7 +81,7 @@ def load_data(args):
 def check_batch_sizes(setup, args, data, warmup):
     """Check before training that every batch splits over the devices.
 
-    Covers the training set and every set that `model.predict` sees: the
+    Covers the training set and every set passed to `model.predict`: the
     test images, the probe's training images, the PCA images and, with the
     NIHR warm-up, the training images that k-means encodes.
 
