@@ -31,6 +31,7 @@ import numpy as np
 
 from applications import autoencoder_report
 from applications import cli
+from applications import distribute
 from applications import runs
 from applications.autoencoder_options import DATA_SEED
 from applications.autoencoder_options import build_parser
@@ -77,6 +78,37 @@ def load_data(args):
     )
 
 
+def check_batch_sizes(setup, args, data, warmup):
+    """Check before training that every batch splits over the devices.
+
+    Covers the training set and every set passed to `model.predict`: the
+    test images, the probe's training images, the PCA images and, with the
+    NIHR warm-up, the training images that k-means encodes.
+
+    Raises:
+        ValueError: naming `--batch-size` or `--eval-batch-size` and the
+            example limit to change, if a batch does not split evenly over
+            the devices of `setup`.
+    """
+    setup.check_batch_size(
+        args.batch_size, len(data.y_train), limit_options=("--train-limit",)
+    )
+    predict_sets = [
+        (len(data.y_test), "--test-limit"),
+        (len(data.probe_indices), "--probe-train-limit"),
+        (len(data.pca_indices), "--pca-limit"),
+    ]
+    if warmup:
+        predict_sets.append((len(data.y_train), "--train-limit"))
+    for size, limit_option in predict_sets:
+        setup.check_batch_size(
+            args.eval_batch_size,
+            size,
+            option="--eval-batch-size",
+            limit_options=(limit_option,),
+        )
+
+
 def run(args, command=None):
     """Run the experiment for parsed `args` and return the result records."""
     check_args(args)
@@ -102,6 +134,29 @@ def run(args, command=None):
         args.output,
     )
 
+    with distribute.data_parallel(args.distribute) as setup:
+        check_batch_sizes(setup, args, data, warmup)
+        environment.update(setup.describe())
+        run_missing(args, specs, store, data, settings, setup)
+
+    logger.info("Writing results, tables and figures to %s", args.output)
+    records = autoencoder_report.write_results(
+        args.output,
+        store,
+        settings,
+        environment,
+        command or [],
+        args.pca_steps,
+    )
+    logger.info("Done: %d records", len(records))
+    return records
+
+
+def run_missing(args, specs, store, data, settings, setup):
+    """Train and evaluate every (model, seed) run not yet in `store`.
+
+    Call it inside the `data_parallel` block that yielded `setup`.
+    """
     total = len(specs) * len(args.seeds)
     index = 0
     for seed in args.seeds:
@@ -118,9 +173,21 @@ def run(args, command=None):
                 continue
             logger.info("Run %d/%d %s", index, total, run_name)
             records, metadata = train_and_evaluate(
-                spec, seed, data, settings, args.output, args.verbose
+                spec,
+                seed,
+                data,
+                settings,
+                args.output,
+                args.verbose,
+                eval_batch_size=args.eval_batch_size,
             )
-            store.save(run_name, records, **metadata)
+            store.save(
+                run_name,
+                records,
+                distribute=args.distribute,
+                num_devices=setup.num_replicas,
+                **metadata,
+            )
             first, last = records[0], records[-1]
             logger.info(
                 "Run %s finished in %.0f s: SSIM %.3f at sigma %g, %.3f at "
@@ -134,18 +201,6 @@ def run(args, command=None):
                 first["probe_accuracy"],
                 last["probe_accuracy"],
             )
-
-    logger.info("Writing results, tables and figures to %s", args.output)
-    records = autoencoder_report.write_results(
-        args.output,
-        store,
-        settings,
-        environment,
-        command or [],
-        args.pca_steps,
-    )
-    logger.info("Done: %d records", len(records))
-    return records
 
 
 def main(argv=None):

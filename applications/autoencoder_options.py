@@ -3,6 +3,7 @@
 import argparse
 
 from applications import cli
+from applications import distribute
 from applications.autoencoder_runs import MODEL_KINDS
 from applications.callbacks.noisy_evaluation import DEFAULT_NOISE_LEVELS
 
@@ -153,6 +154,14 @@ def build_parser():
     )
 
     parser.add_argument(
+        "--eval-batch-size",
+        type=cli.positive_int,
+        default=256,
+        help="Batch size of model.predict in the evaluation, the NIHR "
+        "k-means warm-up and the PCA trajectories (default: 256).",
+    )
+
+    parser.add_argument(
         "--pca-steps",
         type=cli.int_list,
         default=[1, 5, 10, 15],
@@ -167,6 +176,8 @@ def build_parser():
         help="Test images in the PCA figure (default: 1000, or all test "
         "images when fewer).",
     )
+
+    distribute.add_distribute_argument(parser)
     return parser
 
 
@@ -198,6 +209,7 @@ def experiment_settings(args, train_size, test_size):
 
 def check_args(args):
     """Raise ValueError for option values that argparse cannot check."""
+    distribute.check_backend(args.distribute)
     if len(args.filters) != 2 or min(args.filters) < 1:
         raise ValueError(
             "--filters expects two positive channel counts, e.g. 32,64. "

@@ -205,7 +205,15 @@ def write_results(output_dir, store, settings, environment, command, steps):
     run_info = [
         {
             key: run.get(key)
-            for key in ("run", "label", "seed", "fit_seconds", "finished_at")
+            for key in (
+                "run",
+                "label",
+                "seed",
+                "distribute",
+                "num_devices",
+                "fit_seconds",
+                "finished_at",
+            )
         }
         for run in store.load_runs()
     ]

@@ -163,13 +163,14 @@ def memories_in_use(spec, model, images, batch_size=256):
     return int(num_memories_in_use(weights))
 
 
-def warm_up_nihr(model, data, settings, seed, verbose):
+def warm_up_nihr(model, data, settings, seed, verbose, eval_batch_size=256):
     """Train a NIHR autoencoder without retrieval, then set its memories.
 
     Fits `nihr_warmup.build_retrieval_bypass(model)` for
     `settings["nihr_warmup_epochs"]` epochs with its own Adam optimizer,
     then sets the memories to the k-means centroids of the unit-norm
-    latents of all training images (`random_state=seed`).
+    latents of all training images (`random_state=seed`), encoded in
+    batches of `eval_batch_size`.
 
     Returns:
         The `History.history` dict of the warm-up fit.
@@ -193,7 +194,9 @@ def warm_up_nihr(model, data, settings, seed, verbose):
         shuffle=True,
         verbose=verbose,
     )
-    nihr_warmup.set_memories_from_kmeans(model, data.x_train, seed)
+    nihr_warmup.set_memories_from_kmeans(
+        model, data.x_train, seed, batch_size=eval_batch_size
+    )
     logger.info(
         "Set %d memories to k-means centroids of %d unit-norm latents",
         settings["num_memories"],
@@ -202,11 +205,14 @@ def warm_up_nihr(model, data, settings, seed, verbose):
     return history.history
 
 
-def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
+def train_and_evaluate(
+    spec, seed, data, settings, output_dir, verbose, eval_batch_size=256
+):
     """Train one model with `model.fit` and evaluate it under pixel noise.
 
     A NIHR model with `settings["nihr_warmup_epochs"] > 0` first goes
     through `warm_up_nihr` and then trains for the remaining epochs.
+    Every `predict` of the evaluation uses batches of `eval_batch_size`.
 
     Writes `models/<run>.keras`, `histories/<run>.csv` (the `CSVLogger`
     file) and, for NIHR, `trajectories/<run>.npz` under `output_dir`.
@@ -229,6 +235,7 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
         data.x_test,
         noise_levels=settings["noise_levels"],
         seed=seed,
+        batch_size=eval_batch_size,
         verbose=callback_verbose,
     )
     probe = LinearProbe(
@@ -238,6 +245,7 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
         data.y_test,
         noise_levels=settings["noise_levels"],
         seed=seed,
+        batch_size=eval_batch_size,
         verbose=callback_verbose,
     )
     history_path = output_dir / "histories" / f"{run_name}.csv"
@@ -257,7 +265,9 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
     warmup_history = None
     if spec.kind == "nihr" and settings["nihr_warmup_epochs"] > 0:
         warmup_epochs = settings["nihr_warmup_epochs"]
-        warmup_history = warm_up_nihr(model, data, settings, seed, verbose)
+        warmup_history = warm_up_nihr(
+            model, data, settings, seed, verbose, eval_batch_size
+        )
     warmup_seconds = time.perf_counter() - start
     history = model.fit(
         data.x_train,
@@ -274,7 +284,9 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(model_path)
     if spec.kind == "nihr":
-        states = retrieval_trajectory(model, data.x_test[data.pca_indices])
+        states = retrieval_trajectory(
+            model, data.x_test[data.pca_indices], eval_batch_size
+        )
         trajectory_path = output_dir / "trajectories" / f"{run_name}.npz"
         trajectory_path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(
@@ -283,7 +295,7 @@ def train_and_evaluate(spec, seed, data, settings, output_dir, verbose):
             labels=data.y_test[data.pca_indices],
         )
 
-    in_use = memories_in_use(spec, model, data.x_test)
+    in_use = memories_in_use(spec, model, data.x_test, eval_batch_size)
     logs = history.history
     records = []
     for level in settings["noise_levels"]:

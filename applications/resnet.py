@@ -31,6 +31,7 @@ import time
 import keras
 
 from applications import cli
+from applications import distribute
 from applications import resnet_plots
 from applications import resnet_report
 from applications import runs
@@ -83,12 +84,13 @@ def load_data(args):
     return train, test, sets
 
 
-def write_outputs(args, command, records, run_info, wall_seconds):
+def write_outputs(args, command, records, run_info, wall_seconds, setup):
     """Write the results files and figures from the stored records.
 
     `command` is the command line recorded in `results.json` and
     `wall_seconds` the time this invocation took, without the runs that
-    an earlier invocation finished.
+    an earlier invocation finished. The devices of the `DataParallelSetup`
+    `setup` are recorded in the environment.
     """
     output = pathlib.Path(args.output)
     table = resnet_report.robustness_table(args.dataset, records)
@@ -101,7 +103,7 @@ def write_outputs(args, command, records, run_info, wall_seconds):
             "settings": experiment_settings(args),
             "models": list(args.models),
             "seeds": list(args.seeds),
-            "environment": runs.environment_info(),
+            "environment": {**runs.environment_info(), **setup.describe()},
             "wall_seconds": wall_seconds,
             "runs": run_info,
             "summary": [
@@ -160,13 +162,35 @@ def write_pca_figure(args, output, test, sets):
     )
 
 
-def run_missing(args, store, train, test, sets):
+def check_batch_sizes(setup, args, train, test, sets):
+    """Check before training that every batch splits over the devices.
+
+    Raises:
+        ValueError: naming `--batch-size` or `--eval-batch-size` and the
+            example limit to change, if a batch of the training set or of
+            a test set does not split evenly over the devices of `setup`.
+    """
+    setup.check_batch_size(
+        args.batch_size, len(train[1]), limit_options=("--train-limit",)
+    )
+    test_sizes = {len(labels) for _, labels in [test, *sets.values()]}
+    for size in sorted(test_sizes):
+        setup.check_batch_size(
+            args.eval_batch_size,
+            size,
+            option="--eval-batch-size",
+            limit_options=("--test-limit",),
+        )
+
+
+def run_missing(args, store, train, test, sets, setup):
     """Train and evaluate every (model, seed) run not yet in `store`.
 
-    Each finished run is saved at once, its model under
-    `<output>/models/` and its records in the run store.
+    Call it inside the `data_parallel` block that yielded `setup`. Each
+    finished run is saved at once, its model under `<output>/models/` and
+    its records in the run store.
     """
-    config = training_config(args)
+    config = training_config(args, setup.synchronized_batch_norm)
     models_dir = pathlib.Path(args.output) / "models"
     for model_key in args.models:
         for seed in args.seeds:
@@ -190,6 +214,8 @@ def run_missing(args, store, train, test, sets):
                 seconds=seconds,
                 history=curves,
                 backend=keras.backend.backend(),
+                distribute=args.distribute,
+                num_devices=setup.num_replicas,
             )
             logger.info("Finished %s in %.0f s", run_name, seconds)
 
@@ -215,7 +241,14 @@ def main(argv=None):
     )
 
     train, test, sets = load_data(args)
-    run_missing(args, store, train, test, sets)
+    # The PCA figure loads the saved model after the block, where JAX
+    # predicts on one device with any batch size.
+    with distribute.data_parallel(args.distribute) as setup:
+        try:
+            check_batch_sizes(setup, args, train, test, sets)
+        except ValueError as error:
+            parser.error(str(error))
+        run_missing(args, store, train, test, sets, setup)
 
     records, stored = resnet_report.ordered_records(
         store.load_runs(), args.models, args.seeds
@@ -225,13 +258,15 @@ def main(argv=None):
             "run": run["run"],
             "seconds": run.get("seconds"),
             "backend": run.get("backend"),
+            "distribute": run.get("distribute", False),
+            "num_devices": run.get("num_devices", 1),
             "finished_at": run["finished_at"],
         }
         for run in stored
     ]
     command = "python -m applications.resnet " + shlex.join(argv)
     table = write_outputs(
-        args, command, records, run_info, time.monotonic() - start
+        args, command, records, run_info, time.monotonic() - start, setup
     )
     write_pca_figure(args, output, test, sets)
     logger.info("Robustness table:\n%s", table)

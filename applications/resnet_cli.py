@@ -3,6 +3,7 @@
 import argparse
 
 from applications import cli
+from applications import distribute
 from applications.callbacks import corruptions
 from applications.data import SOURCES
 from applications.data import catalog
@@ -36,6 +37,7 @@ def build_parser():
         test_limit_help="Use only the first N test images, for the clean "
         "and for every corrupted set (default: all 10000).",
     )
+    distribute.add_distribute_argument(parser)
     _add_model_arguments(parser.add_argument_group("models"))
     _add_training_arguments(parser.add_argument_group("training"))
     _add_evaluation_arguments(parser.add_argument_group("evaluation"))
@@ -183,6 +185,10 @@ def check_arguments(parser, args):
     _check_model_arguments(parser, args)
     _check_training_arguments(parser, args)
     _check_corruption_arguments(parser, args)
+    try:
+        distribute.check_backend(args.distribute)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def _check_model_arguments(parser, args):
@@ -285,8 +291,12 @@ def experiment_settings(args):
     }
 
 
-def training_config(args):
-    """Return the `TrainingConfig` of the parsed arguments."""
+def training_config(args, synchronized_batch_norm=False):
+    """Return the `TrainingConfig` of the parsed arguments.
+
+    `synchronized_batch_norm` comes from the `DataParallelSetup` that the
+    models train in, not from an option.
+    """
     return TrainingConfig(
         width=args.width,
         nihr_after=tuple(args.nihr_after),
@@ -301,4 +311,5 @@ def training_config(args):
         epochs=args.epochs,
         batch_size=args.batch_size,
         eval_batch_size=args.eval_batch_size,
+        synchronized_batch_norm=synchronized_batch_norm,
     )

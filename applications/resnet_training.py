@@ -36,6 +36,9 @@ class TrainingConfig:
         epochs: training epochs.
         batch_size: training batch size.
         eval_batch_size: prediction batch size of the evaluation.
+        synchronized_batch_norm: whether the batch normalization layers
+            use the statistics of the global batch under `tf.distribute`
+            (`DataParallelSetup.synchronized_batch_norm`).
     """
 
     width: float
@@ -51,6 +54,7 @@ class TrainingConfig:
     epochs: int
     batch_size: int
     eval_batch_size: int
+    synchronized_batch_norm: bool = False
 
 
 def make_optimizer(config, steps_per_epoch):
@@ -109,6 +113,7 @@ def build_model(model_key, config, input_shape, num_classes, seed):
         beta=config.beta,
         noise_stddev=config.noise_stddev,
         nihr_seed=seed,
+        synchronized_batch_norm=config.synchronized_batch_norm,
     )
 
 

@@ -72,6 +72,7 @@ def build_resnet18(
     nihr_seed=None,
     nihr_remat=False,
     weight_decay=0.0,
+    synchronized_batch_norm=False,
     name=None,
 ):
     """Build ResNet-18 with the small-image stem and optional NIHR layers.
@@ -113,6 +114,10 @@ def build_resnet18(
         weight_decay: Non-negative float, the L2 regularization factor of
             the convolution and dense kernels (0 disables it). Optimizers
             with decoupled weight decay make this unnecessary.
+        synchronized_batch_norm: Bool, passed as `synchronized` to every
+            `BatchNormalization` layer, so that under `tf.distribute` they
+            normalize with the statistics of the global batch. Keras
+            accepts True only on the TensorFlow backend.
         name: Optional model name. Defaults to `"resnet18"` or
             `"resnet18_nihr"`.
 
@@ -155,14 +160,21 @@ def build_resnet18(
     inputs = keras.Input(input_shape, name="images")
     x = layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
     x = _conv(channels[0], 3, 1, regularizer, "stem_conv")(x)
-    x = _batch_norm(name="stem_bn")(x)
+    x = _batch_norm("stem_bn", synchronized_batch_norm)(x)
     x = layers.ReLU(name="stem_relu")(x)
     block = 0
     for stage, filters in enumerate(channels):
         for index in range(BLOCKS_PER_STAGE):
             block += 1
             strides = 2 if stage > 0 and index == 0 else 1
-            x = _basic_block(x, filters, strides, regularizer, f"block{block}")
+            x = _basic_block(
+                x,
+                filters,
+                strides,
+                regularizer,
+                synchronized_batch_norm,
+                f"block{block}",
+            )
             if block in nihr_blocks:
                 x = HopfieldRetrieval(
                     num_memories=num_memories,
@@ -194,22 +206,24 @@ def _conv(filters, kernel_size, strides, regularizer, name):
     )
 
 
-def _batch_norm(name):
-    return layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=name)
+def _batch_norm(name, synchronized):
+    return layers.BatchNormalization(
+        momentum=BATCH_NORM_MOMENTUM, synchronized=synchronized, name=name
+    )
 
 
-def _basic_block(x, filters, strides, regularizer, name):
+def _basic_block(x, filters, strides, regularizer, synchronized, name):
     shortcut = x
     x = _conv(filters, 3, strides, regularizer, f"{name}_conv1")(x)
-    x = _batch_norm(name=f"{name}_bn1")(x)
+    x = _batch_norm(f"{name}_bn1", synchronized)(x)
     x = layers.ReLU(name=f"{name}_relu1")(x)
     x = _conv(filters, 3, 1, regularizer, f"{name}_conv2")(x)
-    x = _batch_norm(name=f"{name}_bn2")(x)
+    x = _batch_norm(f"{name}_bn2", synchronized)(x)
     if strides != 1 or shortcut.shape[-1] != filters:
         shortcut = _conv(
             filters, 1, strides, regularizer, f"{name}_shortcut_conv"
         )(shortcut)
-        shortcut = _batch_norm(name=f"{name}_shortcut_bn")(shortcut)
+        shortcut = _batch_norm(f"{name}_shortcut_bn", synchronized)(shortcut)
     x = layers.Add(name=f"{name}_add")([x, shortcut])
     return layers.ReLU(name=f"{name}_out")(x)
 

@@ -8,6 +8,8 @@ from keras import ops
 from keras import random
 from keras import saving
 
+from keras_nihr._distribution import per_replica_normal
+
 
 @saving.register_keras_serializable(package="keras_nihr_applications")
 class GaussianSampling(layers.Layer):
@@ -80,8 +82,13 @@ class GaussianSampling(layers.Layer):
         self.add_loss(self.kl_weight * ops.mean(kl_per_example))
         if not training:
             return mean
-        epsilon = random.normal(
-            ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
+        # Under tf.distribute each replica folds its index into the seed,
+        # or all replicas would draw the same epsilon for their examples.
+        epsilon = per_replica_normal(
+            ops.shape(mean),
+            stddev=1.0,
+            dtype=mean.dtype,
+            seed_generator=self.seed_generator,
         )
         return mean + ops.exp(0.5 * log_var) * epsilon
 

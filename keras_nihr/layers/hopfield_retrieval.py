@@ -12,6 +12,7 @@ from keras import regularizers
 from keras import remat as keras_remat
 from keras import saving
 
+from keras_nihr import _distribution
 from keras_nihr import ops as nihr_ops
 
 
@@ -46,6 +47,15 @@ class HopfieldRetrieval(layers.Layer):
     call, so gradients flow through the normalization. Normalization,
     softmax and noise-free energies are computed in float32 under mixed
     precision.
+
+    Noise under several devices: with `keras.distribution.DataParallel`
+    on JAX the layer sees the global batch, so it draws the same noise as
+    a single-device run. With `tf.distribute.MirroredStrategy` each replica
+    calls the layer on its part of the batch and folds its replica index
+    into the seed, so replicas draw different noise, which also differs
+    from single-device noise but repeats for the same `seed` and number of
+    replicas. In both cases the seed state advances by one per iteration
+    and stays equal on all devices.
 
     Args:
         num_memories: Positive int, the number of memories P. More memories
@@ -258,11 +268,11 @@ class HopfieldRetrieval(layers.Layer):
             if add_noise:
                 # Drawn in the input's shape, so the values do not depend
                 # on the flattening.
-                noise = random.normal(
+                noise = _distribution.per_replica_normal(
                     input_shape,
                     stddev=self.noise_stddev,
                     dtype=self.compute_dtype,
-                    seed=self.seed_generator,
+                    seed_generator=self.seed_generator,
                 )
                 states = states + ops.reshape(noise, ops.shape(states))
             # Updates of the first iteration, then of all later ones.

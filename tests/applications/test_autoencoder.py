@@ -3,16 +3,20 @@ import json
 import logging
 import os
 import pathlib
+import tempfile
 
 import keras
 import numpy as np
 import pytest
 
 from applications import autoencoder
+from applications import distribute
 from applications.autoencoder_options import build_parser
 from applications.autoencoder_options import check_args
 from applications.autoencoder_report import RECORD_COLUMNS
 from applications.autoencoder_runs import model_specs
+from tests.applications import synthetic_data
+from tests.multi_device import run_with_cpu_devices
 
 RUN_NAMES = ["ae_seed0", "vae_seed0", "vqvae_seed0", "nihr_t2_seed0"]
 FIGURES = [
@@ -268,3 +272,125 @@ def test_no_download_reaches_the_loader(tmp_path, monkeypatch):
         autoencoder.load_data(args)
     assert seen["download"] is False
     assert build_parser().parse_args(["--output", "x"]).download is True
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def _worker_distributed_command():
+    """Run the command with `--distribute` in a child with two devices."""
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="autoencoder_distribute_"))
+    data_dir = folder / "data"
+    data_dir.mkdir()
+    synthetic_data.write_mnist_npz(data_dir, num_train=64, num_test=20)
+    handler = _ListHandler()
+    logging.getLogger("applications.autoencoder").addHandler(handler)
+
+    # The VAE samples its latent and NIHR runs the warm-up with k-means.
+    extra = ["--models", "vae,nihr", "--no-download", "--distribute"]
+    # 7 examples per batch do not split over 2 devices.
+    bad_argv = _argv(data_dir, folder / "bad") + [*extra, "--batch-size", "7"]
+    rejected = {
+        "exit_code": autoencoder.main(bad_argv),
+        "errors": list(handler.messages),
+        "runs_written": (folder / "bad" / "runs").exists(),
+    }
+
+    output = folder / "out"
+    exit_code = autoencoder.main(_argv(data_dir, output) + extra)
+    return {
+        "rejected": rejected,
+        "exit_code": exit_code,
+        "files": sorted(
+            str(path.relative_to(output))
+            for path in output.rglob("*")
+            if path.is_file()
+        ),
+        "results": json.loads((output / "results.json").read_text()),
+        "nihr_run": json.loads(
+            (output / "runs" / "nihr_t2_seed0.json").read_text()
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def distributed_command():
+    return run_with_cpu_devices(__name__, "_worker_distributed_command")
+
+
+_multi_device_backends = pytest.mark.skipif(
+    keras.backend.backend() not in distribute.SUPPORTED_BACKENDS,
+    reason=f"--distribute is not available on {keras.backend.backend()}",
+)
+
+
+@_multi_device_backends
+def test_distributed_command_writes_outputs(distributed_command):
+    assert distributed_command["exit_code"] == 0
+    files = distributed_command["files"]
+    for name in ["results.json", "results.csv", "results.md", *FIGURES]:
+        assert name in files
+    for run_name in ("vae_seed0", "nihr_t2_seed0"):
+        assert f"runs/{run_name}.json" in files
+        assert f"models/{run_name}.keras" in files
+    assert "trajectories/nihr_t2_seed0.npz" in files
+    nihr_run = distributed_command["nihr_run"]
+    assert nihr_run["warmup_epochs"] == 1
+    assert len(nihr_run["warmup_history"]["loss"]) == 1
+    for record in distributed_command["results"]["records"]:
+        assert -1.0 <= record["ssim"] <= 1.0
+
+
+@_multi_device_backends
+def test_distributed_command_records_devices(distributed_command):
+    environment = distributed_command["results"]["environment"]
+    assert environment["distribute"] is True
+    assert environment["num_devices"] == 2
+    assert len(environment["devices"]) == 2
+    for run_info in distributed_command["results"]["runs"]:
+        assert run_info["distribute"] is True
+        assert run_info["num_devices"] == 2
+
+
+@_multi_device_backends
+def test_distributed_command_rejects_uneven_batch(distributed_command):
+    rejected = distributed_command["rejected"]
+    assert rejected["exit_code"] == 2
+    errors = " ".join(rejected["errors"])
+    assert "--batch-size: 7 does not split evenly over 2" in errors
+    assert rejected["runs_written"] is False
+
+
+def test_check_batch_sizes_names_limit_option(data_dir, tmp_path):
+    setup = distribute.DataParallelSetup("jax", ("cpu:0", "cpu:1"))
+    argv = _argv(data_dir, tmp_path / "out") + ["--eval-batch-size", "8"]
+    args = build_parser().parse_args(argv)
+    data = autoencoder.load_data(args)
+    autoencoder.check_batch_sizes(setup, args, data, warmup=True)
+    # 15 probe images in batches of 8 leave 7, which does not split.
+    data.probe_indices = data.probe_indices[:15]
+    with pytest.raises(ValueError, match="--probe-train-limit") as error:
+        autoencoder.check_batch_sizes(setup, args, data, warmup=True)
+    assert "--eval-batch-size" in str(error.value)
+    assert "has 7 examples" in str(error.value)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() in distribute.SUPPORTED_BACKENDS,
+    reason="this backend supports --distribute",
+)
+def test_distribute_on_unsupported_backend_fails(tmp_path, caplog):
+    argv = ["--output", str(tmp_path / "out"), "--distribute"]
+
+    with caplog.at_level(logging.ERROR, logger="applications.autoencoder"):
+        assert autoencoder.main(argv) == 2
+
+    assert "--distribute is not supported" in caplog.text
+    assert "KERAS_BACKEND=jax" in caplog.text
+    assert not (tmp_path / "out").exists()

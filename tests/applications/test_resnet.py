@@ -1,13 +1,21 @@
+import contextlib
 import csv
 import dataclasses
+import io
 import json
+import os
+import pathlib
+import tempfile
 
+import keras
 import numpy as np
 import pytest
 
+from applications import distribute
 from applications import resnet
 from applications import resnet_training
 from tests.applications import synthetic_data
+from tests.multi_device import run_with_cpu_devices
 
 TINY = [
     "--width",
@@ -295,3 +303,161 @@ def test_real_mnist_smoke(real_data_dir, tmp_path):
     assert clean[0]["accuracy"] == identity[0]["accuracy"]
     labels = np.load(real_data_dir / "mnist.npz")["y_test"][:20]
     assert len(labels) == int(clean[0]["num_images"])
+
+
+def _distributed_argv(data_dir, output, batch_size):
+    return [
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(data_dir),
+        "--output",
+        str(output),
+        "--corruption-source",
+        "generate",
+        "--corruptions",
+        "identity",
+        "--seeds",
+        "0",
+        "--models",
+        "resnet_nihr",
+        *TINY,
+        "--width",
+        "0.125",
+        "--batch-size",
+        str(batch_size),
+        "--eval-batch-size",
+        "10",
+        "--distribute",
+    ]
+
+
+def _worker_distributed_command():
+    """Run the command with `--distribute` in a child with two devices."""
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="resnet_distribute_"))
+    os.environ.pop("KERAS_NIHR_DATA_DIR", None)
+    os.environ["KERAS_NIHR_CACHE_DIR"] = str(folder / "cache")
+    os.environ["TFDS_DATA_DIR"] = str(folder / "no_tfds")
+    data_dir = folder / "data"
+    data_dir.mkdir()
+    synthetic_data.write_mnist_npz(data_dir, num_train=40, num_test=20)
+
+    trained = []
+    train_and_evaluate = resnet.train_and_evaluate
+
+    def record_training(*args, **kwargs):
+        trained.append(args[0])
+        return train_and_evaluate(*args, **kwargs)
+
+    resnet.train_and_evaluate = record_training
+    # 7 examples per batch do not split over 2 devices.
+    stderr = io.StringIO()
+    exit_code = None
+    with contextlib.redirect_stderr(stderr):
+        try:
+            resnet.main(_distributed_argv(data_dir, folder / "bad", 7))
+        except SystemExit as error:
+            exit_code = error.code
+    rejected = {
+        "exit_code": exit_code,
+        "message": stderr.getvalue(),
+        "trained": list(trained),
+    }
+
+    output = folder / "out"
+    resnet.main(_distributed_argv(data_dir, output, 8))
+    return {
+        "rejected": rejected,
+        "trained": trained,
+        "files": sorted(
+            str(path.relative_to(output))
+            for path in output.rglob("*")
+            if path.is_file()
+        ),
+        "results": json.loads((output / "results.json").read_text()),
+        "run": json.loads((output / "runs/resnet_nihr_seed0.json").read_text()),
+    }
+
+
+@pytest.fixture(scope="module")
+def distributed_command():
+    return run_with_cpu_devices(__name__, "_worker_distributed_command")
+
+
+_multi_device_backends = pytest.mark.skipif(
+    keras.backend.backend() not in distribute.SUPPORTED_BACKENDS,
+    reason=f"--distribute is not available on {keras.backend.backend()}",
+)
+
+
+@_multi_device_backends
+def test_distributed_command_writes_outputs(distributed_command):
+    files = distributed_command["files"]
+    for name in (
+        "results.json",
+        "results.csv",
+        "results.md",
+        "per_corruption.png",
+        "pca.png",
+        "runs/resnet_nihr_seed0.json",
+        "models/resnet_nihr_seed0.keras",
+    ):
+        assert name in files
+    assert distributed_command["trained"] == ["resnet_nihr"]
+
+
+@_multi_device_backends
+def test_distributed_command_records_devices(distributed_command):
+    environment = distributed_command["results"]["environment"]
+    assert environment["distribute"] is True
+    assert environment["num_devices"] == 2
+    assert len(environment["devices"]) == 2
+    run_info = distributed_command["results"]["runs"][0]
+    assert run_info["distribute"] is True
+    assert run_info["num_devices"] == 2
+    assert distributed_command["run"]["num_devices"] == 2
+
+
+@_multi_device_backends
+def test_distributed_command_rejects_uneven_batch(distributed_command):
+    rejected = distributed_command["rejected"]
+    assert rejected["exit_code"] == 2
+    assert (
+        "--batch-size: 7 does not split evenly over 2" in (rejected["message"])
+    )
+    assert rejected["trained"] == []
+
+
+def test_check_batch_sizes_names_eval_option():
+    setup = distribute.DataParallelSetup("jax", ("cpu:0", "cpu:1"))
+    args = resnet.build_parser().parse_args(
+        ["--dataset", "mnist", "--output", "x", "--eval-batch-size", "10"]
+    )
+    args.batch_size = 8
+    train = (np.zeros((40, 28, 28)), np.zeros(40))
+    test = (np.zeros((20, 28, 28)), np.zeros(20))
+    # 15 test images leave a last batch of 5, which does not split.
+    short = (np.zeros((15, 28, 28)), np.zeros(15))
+    resnet.check_batch_sizes(setup, args, train, test, {("fog", None): test})
+    with pytest.raises(ValueError, match="--eval-batch-size") as error:
+        resnet.check_batch_sizes(
+            setup, args, train, test, {("fog", None): short}
+        )
+    assert "--test-limit" in str(error.value)
+    assert "has 5 examples" in str(error.value)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() in distribute.SUPPORTED_BACKENDS,
+    reason="this backend supports --distribute",
+)
+def test_distribute_on_unsupported_backend_exits(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        resnet.main(
+            ["--dataset", "mnist", "--output", str(tmp_path), "--distribute"]
+        )
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    assert "--distribute is not supported" in message
+    assert "KERAS_BACKEND=jax" in message
+    assert not (tmp_path / "runs").exists()
