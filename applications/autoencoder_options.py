@@ -66,30 +66,11 @@ def build_parser():
         "reversed in the decoder (default: 32,64).",
     )
 
-    parser.add_argument(
-        "--num-memories",
-        type=cli.positive_int,
-        default=64,
-        help="NIHR memories P (default: 64).",
-    )
-
-    parser.add_argument(
-        "--beta",
-        type=cli.positive_float,
-        default=16.0,
-        help="NIHR inverse temperature beta, in units of one over cosine "
-        "similarity. Small values with many iterations can merge all "
-        "latents into one state; large values saturate the attention and "
-        "leave the encoder almost without gradient (default: 16).",
-    )
-
-    parser.add_argument(
-        "--noise-stddev",
-        type=cli.non_negative_float,
-        default=0.05,
-        help="NIHR training noise: standard deviation of the Gaussian noise "
-        "added to the unit-norm latent before each retrieval step, in "
-        "training only. Not the pixel noise (default: 0.05).",
+    cli.add_retrieval_arguments(
+        parser,
+        beta=16.0,
+        noise_stddev=0.05,
+        noise_units="the unit-norm latent (not the pixel noise)",
     )
 
     parser.add_argument(

@@ -122,6 +122,40 @@ def _bounded_int(text, minimum):
     return value
 
 
+def add_retrieval_arguments(parser, *, beta, noise_stddev, noise_units):
+    """Add `--num-memories`, `--beta` and `--noise-stddev` of the NIHR layer.
+
+    Args:
+        parser: The `argparse.ArgumentParser` to extend.
+        beta: Default inverse temperature.
+        noise_stddev: Default training noise standard deviation.
+        noise_units: What the noise is added to, for the help text.
+    """
+    parser.add_argument(
+        "--num-memories",
+        type=positive_int,
+        default=64,
+        help="Memories P of each retrieval layer (default: 64).",
+    )
+    parser.add_argument(
+        "--beta",
+        type=positive_float,
+        default=beta,
+        help="Inverse temperature of the retrieval, in units of one over "
+        "cosine similarity. Small values with many iterations can merge "
+        "all states into one; large values saturate the attention and "
+        f"pass little gradient back (default: {beta:g}).",
+    )
+    parser.add_argument(
+        "--noise-stddev",
+        type=non_negative_float,
+        default=noise_stddev,
+        help="Standard deviation of the Gaussian noise added before each "
+        f"retrieval update, in training only, in units of {noise_units}. "
+        f"0 disables it (default: {noise_stddev:g}).",
+    )
+
+
 def add_common_arguments(
     parser,
     *,

@@ -67,29 +67,13 @@ def _add_model_arguments(parser):
         "model has a retrieval layer (default: 1 for mnist, 8 for cifar10).",
     )
     parser.add_argument(
-        "--num-memories",
-        type=cli.positive_int,
-        default=64,
-        help="Memories P of each retrieval layer (default: 64).",
-    )
-    parser.add_argument(
         "--iterations",
         type=cli.positive_int,
         default=3,
         help="Retrieval updates T (default: 3).",
     )
-    parser.add_argument(
-        "--beta",
-        type=float,
-        default=8.0,
-        help="Inverse temperature of the retrieval (default: 8.0).",
-    )
-    parser.add_argument(
-        "--noise-stddev",
-        type=float,
-        default=0.1,
-        help="Standard deviation of the noise injected before each "
-        "retrieval update in training, in feature units (default: 0.1).",
+    cli.add_retrieval_arguments(
+        parser, beta=8.0, noise_stddev=0.1, noise_units="the block's features"
     )
 
 
@@ -210,16 +194,6 @@ def _check_model_arguments(parser, args):
         parser.error(
             f"--nihr-after: blocks must be in 1..{num_blocks}. Received: "
             f"{args.nihr_after}"
-        )
-
-    if not 0 < args.beta < float("inf"):
-        parser.error(
-            f"--beta must be a finite number > 0. Received: {args.beta}"
-        )
-    if not 0 <= args.noise_stddev < float("inf"):
-        parser.error(
-            "--noise-stddev must be a finite number >= 0. Received: "
-            f"{args.noise_stddev}"
         )
 
 

@@ -212,6 +212,9 @@ def test_cifar10_command_table(tmp_path, monkeypatch):
         ["--dataset", "cifar10", "--nihr-after", "9"],
         ["--dataset", "mnist", "--models", "vit"],
         ["--dataset", "mnist", "--width", "0"],
+        ["--dataset", "mnist", "--beta", "0"],
+        ["--dataset", "mnist", "--noise-stddev", "-0.1"],
+        ["--dataset", "mnist", "--num-memories", "0"],
     ],
 )
 def test_invalid_arguments(extra, tmp_path, capsys):
