@@ -14,8 +14,19 @@ import pathlib
 import subprocess
 import sys
 
+import keras
+import pytest
+
+from applications import distribute
+
 _DEVICE_COUNT_VARIABLE = "KERAS_NIHR_TEST_CPU_DEVICES"
 _REPOSITORY_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# Skips a test on backends that `applications.distribute` does not support.
+requires_data_parallel = pytest.mark.skipif(
+    keras.backend.backend() not in distribute.SUPPORTED_BACKENDS,
+    reason=f"--distribute is not available on {keras.backend.backend()}",
+)
 
 
 def run_with_cpu_devices(module, function, num_devices=2, timeout=300):

@@ -16,6 +16,7 @@ from applications.autoencoder_options import check_args
 from applications.autoencoder_report import RECORD_COLUMNS
 from applications.autoencoder_runs import model_specs
 from tests.applications import synthetic_data
+from tests.multi_device import requires_data_parallel
 from tests.multi_device import run_with_cpu_devices
 
 RUN_NAMES = ["ae_seed0", "vae_seed0", "vqvae_seed0", "nihr_t2_seed0"]
@@ -324,13 +325,7 @@ def distributed_command():
     return run_with_cpu_devices(__name__, "_worker_distributed_command")
 
 
-_multi_device_backends = pytest.mark.skipif(
-    keras.backend.backend() not in distribute.SUPPORTED_BACKENDS,
-    reason=f"--distribute is not available on {keras.backend.backend()}",
-)
-
-
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_command_writes_outputs(distributed_command):
     assert distributed_command["exit_code"] == 0
     files = distributed_command["files"]
@@ -347,7 +342,7 @@ def test_distributed_command_writes_outputs(distributed_command):
         assert -1.0 <= record["ssim"] <= 1.0
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_command_records_devices(distributed_command):
     environment = distributed_command["results"]["environment"]
     assert environment["distribute"] is True
@@ -358,7 +353,7 @@ def test_distributed_command_records_devices(distributed_command):
         assert run_info["num_devices"] == 2
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_command_rejects_uneven_batch(distributed_command):
     rejected = distributed_command["rejected"]
     assert rejected["exit_code"] == 2

@@ -14,6 +14,7 @@ import pytest
 
 from applications import distribute
 from keras_nihr.layers import HopfieldRetrieval
+from tests.multi_device import requires_data_parallel
 from tests.multi_device import run_with_cpu_devices
 
 _BACKEND = keras.backend.backend()
@@ -155,12 +156,6 @@ def comparison():
     return run_with_cpu_devices(__name__, "_worker_compare_with_one_device")
 
 
-_multi_device_backends = pytest.mark.skipif(
-    _BACKEND not in distribute.SUPPORTED_BACKENDS,
-    reason=f"--distribute is not available on the {_BACKEND} backend",
-)
-
-
 def test_flag_is_off_by_default():
     parser = argparse.ArgumentParser()
     distribute.add_distribute_argument(parser)
@@ -225,21 +220,21 @@ def test_unsupported_backend_raises():
     assert "KERAS_BACKEND=tensorflow" in str(error.value)
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_run_uses_two_devices(comparison):
     assert comparison["single"]["num_replicas"] == 1
     assert comparison["distributed"]["num_replicas"] == 2
     assert any("on 2 devices" in line for line in comparison["log"])
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_batches_are_split(comparison):
     for run in ("single", "distributed"):
         examples_seen = comparison[run]["examples_seen"]
         np.testing.assert_array_equal(examples_seen, [len(TRAIN_X)] * EPOCHS)
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_losses_equal_one_device(comparison):
     single = comparison["single"]
     distributed = comparison["distributed"]
@@ -254,7 +249,7 @@ def test_distributed_losses_equal_one_device(comparison):
     assert distributed["losses"][-1] < 0.9 * distributed["losses"][0]
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_weights_equal_one_device(comparison):
     single = comparison["single"]["weights"]
     distributed = comparison["distributed"]["weights"]
@@ -273,7 +268,7 @@ def test_unsynchronized_batch_norm_differs(comparison):
     assert np.max(np.abs(np.subtract(unsynchronized, single))) > 1e-3
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_predict_after_block_takes_any_batch(comparison):
     single = comparison["single"]["predictions"]
     distributed = comparison["distributed"]["predictions"]
@@ -281,12 +276,12 @@ def test_predict_after_block_takes_any_batch(comparison):
     np.testing.assert_allclose(distributed, single, atol=_WEIGHT_ATOL)
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distribution_is_restored_on_exit(comparison):
     assert comparison["active_after_exit"] is False
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_noisy_distributed_runs_repeat(comparison):
     first, second = comparison["noisy_runs"]
     np.testing.assert_array_equal(first["losses"], second["losses"])

@@ -15,6 +15,7 @@ from applications import distribute
 from applications import resnet
 from applications import resnet_training
 from tests.applications import synthetic_data
+from tests.multi_device import requires_data_parallel
 from tests.multi_device import run_with_cpu_devices
 
 TINY = [
@@ -387,13 +388,7 @@ def distributed_command():
     return run_with_cpu_devices(__name__, "_worker_distributed_command")
 
 
-_multi_device_backends = pytest.mark.skipif(
-    keras.backend.backend() not in distribute.SUPPORTED_BACKENDS,
-    reason=f"--distribute is not available on {keras.backend.backend()}",
-)
-
-
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_command_writes_outputs(distributed_command):
     files = distributed_command["files"]
     for name in (
@@ -409,7 +404,7 @@ def test_distributed_command_writes_outputs(distributed_command):
     assert distributed_command["trained"] == ["resnet_nihr"]
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_command_records_devices(distributed_command):
     environment = distributed_command["results"]["environment"]
     assert environment["distribute"] is True
@@ -421,7 +416,7 @@ def test_distributed_command_records_devices(distributed_command):
     assert distributed_command["run"]["num_devices"] == 2
 
 
-@_multi_device_backends
+@requires_data_parallel
 def test_distributed_command_rejects_uneven_batch(distributed_command):
     rejected = distributed_command["rejected"]
     assert rejected["exit_code"] == 2
