@@ -5,14 +5,20 @@ import socket
 import pytest
 
 
+# Read once at start-up: fixtures that isolate a test from the user's
+# environment remove the variable before `real_data_dir` runs.
+_REAL_DATA_DIR = os.environ.get("KERAS_NIHR_DATA_DIR")
+
+
 @pytest.fixture
 def real_data_dir():
     """Directory of the real data sets, from `KERAS_NIHR_DATA_DIR`.
 
-    Tests that use this fixture are skipped when the variable is unset, so
-    the suite also runs on a machine without the data files.
+    Tests that use this fixture are skipped when the variable was unset
+    when the tests started, so the suite also runs on a machine without
+    the data files.
     """
-    value = os.environ.get("KERAS_NIHR_DATA_DIR")
+    value = _REAL_DATA_DIR
     if not value:
         pytest.skip("KERAS_NIHR_DATA_DIR is not set")
     path = pathlib.Path(value)
