@@ -240,7 +240,10 @@ def main(argv=None):
         keras.backend.backend(),
     )
 
-    train, test, sets = load_data(args)
+    try:
+        train, test, sets = load_data(args)
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
     # The PCA figure loads the saved model after the block, where JAX
     # predicts on one device with any batch size.
     with distribute.data_parallel(args.distribute) as setup:

@@ -169,6 +169,13 @@ def check_arguments(parser, args):
     _check_model_arguments(parser, args)
     _check_training_arguments(parser, args)
     _check_corruption_arguments(parser, args)
+    if args.corruption_source == "tfds" and not args.download:
+        parser.error(
+            "--corruption-source tfds downloads the official corrupted sets "
+            "when they are not prepared on disk, which --no-download "
+            "forbids. Drop --no-download, or use --corruption-source auto "
+            "or generate."
+        )
     try:
         distribute.check_backend(args.distribute)
     except ValueError as error:

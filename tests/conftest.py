@@ -4,7 +4,6 @@ import socket
 
 import pytest
 
-
 # Read once at start-up: fixtures that isolate a test from the user's
 # environment remove the variable before `real_data_dir` runs.
 _REAL_DATA_DIR = os.environ.get("KERAS_NIHR_DATA_DIR")

@@ -25,6 +25,7 @@ from applications.data import corrupted
 from applications.data import loaders
 from applications.data import npz_files
 from applications.data import report
+from applications.data import tfds_source
 
 logger = logging.getLogger("applications.data")
 
@@ -237,7 +238,14 @@ def run(args):
 
 def main(argv=None):
     """Run the command. Returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.source == "tfds" and not args.download:
+        parser.error(
+            "--source tfds downloads the official corrupted sets when they "
+            "are not prepared on disk, which --no-download forbids. Drop "
+            "--no-download, or use --source auto or --source generate."
+        )
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -246,7 +254,12 @@ def main(argv=None):
         logger.setLevel(logging.DEBUG)
     try:
         run(args)
-    except (FileNotFoundError, ModuleNotFoundError, ValueError) as error:
+    except (
+        FileNotFoundError,
+        ModuleNotFoundError,
+        ValueError,
+        tfds_source.DownloadFailedError,
+    ) as error:
         logger.error("%s", error)
         return 1
     return 0

@@ -216,12 +216,24 @@ def test_cifar10_command_table(tmp_path, monkeypatch):
         ["--dataset", "mnist", "--beta", "0"],
         ["--dataset", "mnist", "--noise-stddev", "-0.1"],
         ["--dataset", "mnist", "--num-memories", "0"],
+        ["--dataset", "mnist", "--no-download", "--corruption-source", "tfds"],
     ],
 )
 def test_invalid_arguments(extra, tmp_path, capsys):
     with pytest.raises(SystemExit):
         resnet.main(["--output", str(tmp_path), *extra])
     assert "error" in capsys.readouterr().err
+
+
+def test_missing_data_is_one_line_error(tmp_path, capsys):
+    argv = ["--dataset", "mnist", "--output", str(tmp_path / "out")]
+    argv += ["--data-dir", str(tmp_path), "--no-download"]
+    with pytest.raises(SystemExit) as error:
+        resnet.main(argv)
+    assert error.value.code == 2
+    message = capsys.readouterr().err
+    assert "Traceback" not in message
+    assert str(tmp_path) in message
 
 
 def _config(**changes):

@@ -160,3 +160,14 @@ def test_help_names_units():
     assert "--limit" in result.stdout
     assert "1..5" in result.stdout
     assert "KERAS_NIHR_CACHE_DIR" in result.stdout
+
+
+def test_tfds_source_rejects_no_download(tmp_path, capsys):
+    argv = ["--dataset", "mnist", "--output", str(tmp_path)]
+    argv += ["--source", "tfds", "--no-download"]
+    with pytest.raises(SystemExit) as error:
+        main(argv)
+    assert error.value.code == 2
+    message = capsys.readouterr().err
+    assert "--source tfds" in message
+    assert "--no-download" in message
