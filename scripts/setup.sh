@@ -18,6 +18,15 @@ if [[ ! -x "$venv/bin/python" ]]; then
   python3 -m venv "$venv"
 fi
 python="$venv/bin/python"
+# Skip the installs when this pyproject.toml and PyTorch requirement were
+# already installed here, so a second run needs no package index.
+stamp="$venv/.keras-nihr-setup"
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) $torch_spec"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]] &&
+  "$python" -c "import keras_nihr" 2>/dev/null; then
+  echo "Environment $venv is up to date"
+  exit 0
+fi
 "$python" -m pip install --quiet --upgrade pip
 # PyTorch first, so that the [all] extra's `torch` requirement is already
 # met and pip does not fetch another build.
@@ -27,3 +36,4 @@ echo "Installing keras-nihr with all extras"
 "$python" -m pip install --quiet --editable ".[all]"
 "$python" -c "import keras, keras_nihr; print('keras', keras.__version__, \
 'keras_nihr', keras_nihr.__version__)"
+echo "$wanted" > "$stamp"

@@ -17,16 +17,14 @@ def test_readme_has_python_examples():
 
 
 def test_readme_examples_run():
-    rng = np.random.default_rng(0)
-    # The diagnostics example leaves its input batches to the reader.
-    namespace = {
-        "x": rng.normal(size=(4, 8)).astype("float32"),
-        "z": rng.normal(size=(4, 8)).astype("float32"),
-    }
+    namespace = {}
     for block in _python_blocks():
         exec(compile(block, str(README), "exec"), namespace)
     model = namespace["model"]
-    outputs = model.predict(rng.normal(size=(2, 784)), verbose=0)
+    inputs = np.random.default_rng(0).normal(size=(2, 784))
+    outputs = model.predict(inputs, verbose=0)
     np.testing.assert_allclose(outputs.sum(axis=-1), 1.0, rtol=1e-5)
-    assert namespace["trajectory"].shape == (4, 10, 8)
-    assert namespace["weights"].shape == (4, 16)
+    assert namespace["trajectory"].shape == (32, 10, 8)
+    assert namespace["weights"].shape == (32, 16)
+    assert namespace["z_next"].shape == (32, 8)
+    assert namespace["attention"].shape == (32, 16)
