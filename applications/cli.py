@@ -251,3 +251,6 @@ def setup_logging():
         format="%(asctime)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    # TensorFlow's logger has its own handler, so passing its records on
+    # to the root handler as well would print each warning twice.
+    logging.getLogger("tensorflow").propagate = False
