@@ -26,6 +26,7 @@ from keras.src.utils import io_utils
 
 from applications.data import catalog
 from applications.data import loaders
+from applications.data.corrupted import check_frost_textures
 from applications.data.corrupted import corrupted_set
 
 CLEAN = "clean"
@@ -96,6 +97,7 @@ def load_corruption_sets(
                 f"`limit`. Received: {len(clean[0])} images and "
                 f"{len(clean[1])} labels."
             )
+    check_frost_textures(dataset, pairs, source, data_dir, frost_dir)
     sets = {}
     for name, severity in pairs:
         images, labels, _ = corrupted_set(

@@ -149,6 +149,9 @@ def run(args):
     names = _split_list(args.corruptions, str, "--corruptions")
     levels = _split_list(args.severities, int, "--severities")
     pairs = catalog.corruption_pairs(args.dataset, names, levels)
+    corrupted.check_frost_textures(
+        args.dataset, pairs, args.source, args.data_dir, args.frost_dir
+    )
     output = pathlib.Path(args.output) / f"{args.dataset}_c"
 
     logger.info("Loading the clean %s test set", args.dataset)

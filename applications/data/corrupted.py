@@ -49,6 +49,34 @@ def _check_source(source):
         )
 
 
+def check_frost_textures(dataset, pairs, source, data_dir=None, frost_dir=None):
+    """Check the frost textures before any set of `pairs` is built.
+
+    Generating `frost` needs its texture files. Checking them first stops
+    a long run from failing after it generated every earlier set.
+
+    Args:
+        dataset: `"mnist"` or `"cifar10"`.
+        pairs: `(name, severity)` pairs that will be built.
+        source: as in `corrupted_set`.
+        data_dir: data directory whose `frost/` subfolder is the default.
+        frost_dir: folder of the frost textures, if not the default.
+
+    Raises:
+        FileNotFoundError: naming the folder and the missing files, when a
+            frost set will be generated and its textures are missing.
+    """
+    frost = [(name, level) for name, level in pairs if name == "frost"]
+    if not frost or source == "tfds":
+        return
+    if source == "auto" and all(
+        tfds_source.is_prepared_on_disk(catalog.tfds_name(dataset, *pair))
+        for pair in frost
+    ):
+        return
+    generator.resolve_frost_dir(frost_dir, data_dir)
+
+
 def corrupted_set(
     dataset,
     name,

@@ -171,3 +171,16 @@ def test_tfds_source_rejects_no_download(tmp_path, capsys):
     message = capsys.readouterr().err
     assert "--source tfds" in message
     assert "--no-download" in message
+
+
+def test_missing_frost_fails_before_generating(
+    cifar_split_dir, fake_generators, tmp_path, caplog
+):
+    arguments = ["--dataset", "cifar10", "--data-dir", str(cifar_split_dir)]
+    arguments += ["--output", str(tmp_path / "out"), "--severities", "1"]
+    arguments += ["--corruptions", "gaussian_noise,frost", "--source"]
+    arguments += ["generate", "--cache-dir", str(tmp_path / "cache")]
+    with caplog.at_level(logging.ERROR):
+        assert main(arguments) == 1
+    assert fake_generators == []
+    assert str(cifar_split_dir / "frost") in caplog.text
