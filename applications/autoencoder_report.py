@@ -155,7 +155,8 @@ def plot_trajectory(output_dir, steps):
 
     The run with the largest T (lowest seed among equals) is used, so one
     model supplies every panel: panel t shows its retrieval states after
-    t of its T steps. Steps beyond T are left out.
+    t of its T steps. Steps beyond T are left out, and step T is then
+    added so that the final state is shown.
 
     Returns:
         The path written, or None when no NIHR run has stored states.
@@ -174,14 +175,15 @@ def plot_trajectory(output_dir, steps):
         labels = stored["labels"]
     shown_steps = [step for step in steps if 1 <= step <= iterations]
     if len(shown_steps) < len(steps):
+        # Steps past T are dropped; the final state T stands in for them.
+        if iterations not in shown_steps:
+            shown_steps.append(iterations)
         logger.warning(
-            "The PCA figure shows steps %s only: the largest NIHR model has "
+            "The PCA figure shows steps %s: the largest NIHR model has "
             "T=%d iterations.",
             shown_steps,
             iterations,
         )
-    if not shown_steps:
-        return None
     selected = states[:, [step - 1 for step in shown_steps]]
     return plots.plot_pca_grid(
         selected,

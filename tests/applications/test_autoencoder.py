@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from applications import autoencoder
+from applications import autoencoder_report
 from applications import distribute
 from applications.autoencoder_options import build_parser
 from applications.autoencoder_options import check_args
@@ -389,3 +390,25 @@ def test_distribute_on_unsupported_backend_fails(tmp_path, caplog):
     assert "--distribute is not supported" in caplog.text
     assert "KERAS_BACKEND=jax" in caplog.text
     assert not (tmp_path / "out").exists()
+
+
+def test_trajectory_plot_adds_final_step(tmp_path, monkeypatch):
+    folder = tmp_path / "trajectories"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(
+        folder / "nihr_t3_seed0.npz",
+        states=rng.normal(size=(20, 3, 4)),
+        labels=np.arange(20) % 10,
+    )
+    shown = {}
+
+    def fake_plot(states, labels, steps, path, *, title):
+        shown["steps"] = steps
+        shown["states"] = states
+        return path
+
+    monkeypatch.setattr(autoencoder_report.plots, "plot_pca_grid", fake_plot)
+    autoencoder_report.plot_trajectory(tmp_path, [1, 5, 10])
+    assert shown["steps"] == [1, 3]
+    assert shown["states"].shape == (20, 2, 4)
