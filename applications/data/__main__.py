@@ -19,6 +19,7 @@ import logging
 import pathlib
 import sys
 
+from applications import cli
 from applications.data import cache
 from applications.data import catalog
 from applications.data import corrupted
@@ -64,25 +65,27 @@ def build_parser():
 
     parser.add_argument(
         "--corruptions",
+        type=cli.name_list,
         help="comma-separated corruption names (default: all, CIFAR-10-C "
         "extras included)",
     )
 
     parser.add_argument(
         "--severities",
+        type=cli.positive_int_list,
         help="comma-separated CIFAR-10-C severities in 1..5 (default: all "
         "five); MNIST-C has one fixed severity and rejects this option",
     )
 
     parser.add_argument(
         "--limit",
-        type=int,
+        type=cli.positive_int,
         help="use the first N clean test images (default: all)",
     )
 
     parser.add_argument(
         "--seed",
-        type=int,
+        type=cli.non_negative_int,
         default=0,
         help="seed of the corruption generator, an int >= 0 (default: 0)",
     )
@@ -132,23 +135,32 @@ def build_parser():
     return parser
 
 
-def _split_list(text, convert, option):
-    if text is None:
-        return None
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if not items:
-        raise ValueError(f"{option} is empty. Give comma-separated values.")
-    try:
-        return [convert(item) for item in items]
-    except ValueError as error:
-        raise ValueError(f"Invalid {option} {text!r}: {error}") from error
+def _check_names(parser, args):
+    valid = catalog.corruption_names(args.dataset)
+    unknown = [name for name in args.corruptions or [] if name not in valid]
+    if unknown:
+        parser.error(
+            f"--corruptions: unknown for {args.dataset}: "
+            f"{', '.join(unknown)}. Expected names among {', '.join(valid)}."
+        )
+    if args.severities is None:
+        return
+    if args.dataset == "mnist":
+        parser.error(
+            "--severities applies to cifar10 only, because MNIST-C has one "
+            "fixed severity per corruption."
+        )
+    if max(args.severities) > 5:
+        parser.error(
+            f"--severities must be in 1..5. Received: {args.severities}"
+        )
 
 
 def run(args):
     """Build the sets, write them and the summary. Returns the rows."""
-    names = _split_list(args.corruptions, str, "--corruptions")
-    levels = _split_list(args.severities, int, "--severities")
-    pairs = catalog.corruption_pairs(args.dataset, names, levels)
+    pairs = catalog.corruption_pairs(
+        args.dataset, args.corruptions, args.severities
+    )
     corrupted.check_frost_textures(
         args.dataset, pairs, args.source, args.data_dir, args.frost_dir
     )
@@ -243,6 +255,7 @@ def main(argv=None):
     """Run the command. Returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_names(parser, args)
     if args.source == "tfds" and not args.download:
         parser.error(
             "--source tfds downloads the official corrupted sets when they "

@@ -114,22 +114,30 @@ def test_cifar10_end_to_end_uses_cache(
     assert (folder / "examples.png").is_file()
 
 
-def test_mnist_rejects_severities(mnist_dir, tmp_path, caplog):
-    caplog.set_level(logging.ERROR)
-    status = main(
-        [
-            "--dataset",
-            "mnist",
-            "--data-dir",
-            str(mnist_dir),
-            "--output",
-            str(tmp_path),
-            "--severities",
-            "2",
-        ]
-    )
-    assert status == 1
-    assert "one fixed severity" in caplog.text
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--severities", "2"], "--severities applies to cifar10 only"),
+        (["--corruptions", "fogg"], "--corruptions: unknown for mnist: fogg"),
+        (["--limit", "0"], "--limit: Expected an integer >= 1"),
+        (["--seed", "-1"], "--seed: Expected an integer >= 0"),
+    ],
+)
+def test_invalid_options_name_the_flag(
+    mnist_dir, tmp_path, capsys, extra, message
+):
+    argv = ["--dataset", "mnist", "--data-dir", str(mnist_dir)]
+    with pytest.raises(SystemExit) as error:
+        main([*argv, "--output", str(tmp_path), *extra])
+    assert error.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cifar_severities_out_of_range(tmp_path, capsys):
+    argv = ["--dataset", "cifar10", "--output", str(tmp_path)]
+    with pytest.raises(SystemExit):
+        main([*argv, "--severities", "1,6"])
+    assert "--severities must be in 1..5" in capsys.readouterr().err
 
 
 def test_missing_data_reported(tmp_path, caplog):
