@@ -94,7 +94,10 @@ def build_resnet18(
         width: Positive float, multiplier of the channel counts 64, 128,
             256 and 512 (see `stage_channels`). 1.0 is the standard
             ResNet-18 with about 11.2 million parameters. Compute cost
-            scales with about `width ** 2`.
+            scales with about `width ** 2`. NOTE: with PyTorch 2.13 on a
+            CPU, training at width 0.0625 (4 stem channels) did not
+            finish one 50-image batch within 40 s, while width 0.125 took
+            about a second. Use at least 0.125 there.
         nihr_after: None for the plain ResNet-18, or an int or sequence of
             ints in 1..8: the residual blocks (counted from the input)
             after which a `HopfieldRetrieval` layer is inserted.

@@ -20,7 +20,7 @@ from tests.multi_device import run_with_cpu_devices
 
 TINY = [
     "--width",
-    "0.0625",
+    "0.125",
     "--epochs",
     "1",
     "--batch-size",
