@@ -287,7 +287,11 @@ class _ListHandler(logging.Handler):
 
 def _worker_distributed_command():
     """Run the command with `--distribute` in a child with two devices."""
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="autoencoder_distribute_"))
+    with tempfile.TemporaryDirectory(prefix="autoencoder_distribute_") as name:
+        return _distributed_command(pathlib.Path(name))
+
+
+def _distributed_command(folder):
     data_dir = folder / "data"
     data_dir.mkdir()
     synthetic_data.write_mnist_npz(data_dir, num_train=64, num_test=20)

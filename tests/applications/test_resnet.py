@@ -350,7 +350,11 @@ def _distributed_argv(data_dir, output, batch_size):
 
 def _worker_distributed_command():
     """Run the command with `--distribute` in a child with two devices."""
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="resnet_distribute_"))
+    with tempfile.TemporaryDirectory(prefix="resnet_distribute_") as name:
+        return _distributed_command(pathlib.Path(name))
+
+
+def _distributed_command(folder):
     os.environ.pop("KERAS_NIHR_DATA_DIR", None)
     os.environ["KERAS_NIHR_CACHE_DIR"] = str(folder / "cache")
     os.environ["TFDS_DATA_DIR"] = str(folder / "no_tfds")
