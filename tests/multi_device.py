@@ -9,6 +9,7 @@ creates any. The child uses the parent's Keras backend.
 
 import importlib
 import json
+import logging
 import os
 import pathlib
 import subprocess
@@ -27,6 +28,17 @@ requires_data_parallel = pytest.mark.skipif(
     keras.backend.backend() not in distribute.SUPPORTED_BACKENDS,
     reason=f"--distribute is not available on {keras.backend.backend()}",
 )
+
+
+class LogRecorder(logging.Handler):
+    """Keep the messages of log records, for checks in a child process."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
 def run_with_cpu_devices(module, function, num_devices=2, timeout=300):

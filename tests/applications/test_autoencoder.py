@@ -17,6 +17,7 @@ from applications.autoencoder_options import check_args
 from applications.autoencoder_report import RECORD_COLUMNS
 from applications.autoencoder_runs import model_specs
 from tests.applications import synthetic_data
+from tests.multi_device import LogRecorder
 from tests.multi_device import requires_data_parallel
 from tests.multi_device import run_with_cpu_devices
 
@@ -276,15 +277,6 @@ def test_no_download_reaches_the_loader(tmp_path, monkeypatch):
     assert build_parser().parse_args(["--output", "x"]).download is True
 
 
-class _ListHandler(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
 def _worker_distributed_command():
     """Run the command with `--distribute` in a child with two devices."""
     with tempfile.TemporaryDirectory(prefix="autoencoder_distribute_") as name:
@@ -295,7 +287,7 @@ def _distributed_command(folder):
     data_dir = folder / "data"
     data_dir.mkdir()
     synthetic_data.write_mnist_npz(data_dir, num_train=64, num_test=20)
-    handler = _ListHandler()
+    handler = LogRecorder()
     logging.getLogger("applications.autoencoder").addHandler(handler)
 
     # The VAE samples its latent and NIHR runs the warm-up with k-means.

@@ -14,6 +14,7 @@ import pytest
 
 from applications import distribute
 from keras_nihr.layers import HopfieldRetrieval
+from tests.multi_device import LogRecorder
 from tests.multi_device import requires_data_parallel
 from tests.multi_device import run_with_cpu_devices
 
@@ -118,17 +119,8 @@ def _distribution_is_active():
     return tf.distribute.has_strategy()
 
 
-class _ListHandler(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
 def _worker_compare_with_one_device():
-    handler = _ListHandler()
+    handler = LogRecorder()
     logging.getLogger(distribute.__name__).addHandler(handler)
     logging.getLogger(distribute.__name__).setLevel(logging.INFO)
 
