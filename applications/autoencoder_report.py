@@ -175,7 +175,7 @@ def plot_trajectory(output_dir, steps):
         labels = stored["labels"]
     shown_steps = [step for step in steps if 1 <= step <= iterations]
     if len(shown_steps) < len(steps):
-        # Steps past T are dropped; the final state T stands in for them.
+        # Steps past T are dropped, so the final state T is shown instead.
         if iterations not in shown_steps:
             shown_steps.append(iterations)
         logger.warning(

@@ -215,8 +215,8 @@ def data_parallel(enabled):
 
 
 # Every MirroredStrategy numbers its collective ops from the same start
-# (group key 1, instance key 100 in TensorFlow 2.21), so a second strategy
-# in the same process reuses keys of the first, and training a model of
+# (group key 1, instance key 100 in TensorFlow 2.21). A second strategy in
+# the same process reuses the keys of the first, and training a model of
 # another shape then failed with "Shape mismatch in the collective
 # instance". One strategy per process and device list avoids that.
 @functools.cache

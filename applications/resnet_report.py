@@ -92,16 +92,16 @@ def ordered_records(runs_payloads, models, seeds):
         seeds: seeds to keep, in table order.
 
     Returns:
-        `(records, payloads)`: the records of the kept runs, models in the
+        `(records, payloads)`: the records of the selected runs, models in the
         order of `models` and seeds in the order of `seeds`, each record
-        with the keys of `RECORD_KEYS` in that order, and the kept
+        with the keys of `RECORD_KEYS` in that order, and the selected
         payloads in the same order.
     """
     by_run = {}
     for payload in runs_payloads:
         first = payload["records"][0]
         by_run[(first["model"], first["seed"])] = payload
-    kept = [
+    selected = [
         by_run[(model, seed)]
         for model in models
         for seed in seeds
@@ -109,10 +109,10 @@ def ordered_records(runs_payloads, models, seeds):
     ]
     records = [
         {key: record.get(key) for key in RECORD_KEYS}
-        for payload in kept
+        for payload in selected
         for record in payload["records"]
     ]
-    return records, kept
+    return records, selected
 
 
 def summary_statistics(records):

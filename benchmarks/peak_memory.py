@@ -275,6 +275,7 @@ def main(argv=None):
     jit = args.jit
     if jit is None:
         jit = _backend.backend() != "torch"
+
     machine = _common.machine_description()
     settings = {
         "batch": args.batch,
@@ -294,6 +295,7 @@ def main(argv=None):
         "plain": memory_per_iteration(results, remat=False),
         "remat": memory_per_iteration(results, remat=True),
     }
+
     print(_common.header("Peak memory against T", machine, settings))
     print(format_results(results, jit))
     if slopes["plain"] is not None:
@@ -304,6 +306,7 @@ def main(argv=None):
             f"{slopes['remat'] / 2**20:.2f} MiB with remat; one float32 "
             f"state (batch, dim) is {state_bytes / 2**20:.2f} MiB."
         )
+
     path = _common.write_json(
         args.output,
         "peak_memory",

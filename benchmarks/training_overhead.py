@@ -23,6 +23,7 @@ import sys
 import keras
 import numpy as np
 
+from applications import cli
 from applications.models.resnet import build_resnet18
 from benchmarks import _common
 
@@ -36,29 +37,31 @@ def build_parser():
     )
     parser.add_argument(
         "--batch",
-        type=int,
+        type=cli.positive_int,
         default=128,
         help="batch size (default: %(default)s)",
     )
     parser.add_argument(
         "--width-multiplier",
-        type=float,
+        type=cli.positive_float,
         default=0.25,
         help="factor on the 64-128-256-512 channels (default: %(default)s)",
     )
+
     parser.add_argument(
         "--memories",
-        type=int,
+        type=cli.positive_int,
         default=64,
         help="number of memories P of the layer (default: %(default)s)",
     )
     parser.add_argument(
         "--iterations",
-        type=int,
+        type=cli.positive_int,
         default=5,
         help="number of iterations T of the layer (default: %(default)s)",
     )
     _common.add_layer_arguments(parser, beta=True)
+
     parser.add_argument(
         "--remat",
         action="store_true",

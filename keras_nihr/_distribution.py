@@ -29,9 +29,9 @@ def current_replica():
         return 0, 1
     import tensorflow as tf
 
-    # `get_replica_context` returns None in a cross-replica context (e.g.
-    # an eager call inside `strategy.scope()`), where the layer sees the
-    # whole batch, and a context with one replica outside any strategy.
+    # `get_replica_context` returns None in a cross-replica context, e.g.
+    # an eager call inside `strategy.scope()` that gets the whole batch.
+    # Outside any strategy it returns a context with one replica.
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return 0, 1

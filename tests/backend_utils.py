@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 
 def gradients(loss_fn, arrays):
@@ -35,3 +36,38 @@ def gradients(loss_fn, arrays):
         grads = torch.autograd.grad(loss_fn(*tensors), tensors)
         return [g.detach().cpu().numpy() for g in grads]
     raise NotImplementedError(f"No gradient helper for backend {backend!r}")
+
+
+def export_and_load(model, folder):
+    """Export `model` in the format tested on this backend and reload it.
+
+    Returns a function that runs the reloaded artifact on a NumPy batch:
+    ONNX on torch, a TensorFlow SavedModel on TensorFlow and JAX.
+    """
+    backend = keras.backend.backend()
+    if backend == "torch":
+        path = folder / "model.onnx"
+        model.export(path, format="onnx", verbose=False)
+        return _load_onnx(path)
+    if backend in ("tensorflow", "jax"):
+        path = folder / "saved_model"
+        model.export(path, format="tf_saved_model", verbose=False)
+        return _load_tf_saved_model(path)
+    pytest.skip(f"No export format is tested on backend {backend!r}")
+
+
+def _load_tf_saved_model(path):
+    import tensorflow as tf
+
+    artifact = tf.saved_model.load(str(path))
+    return lambda x: np.asarray(artifact.serve(tf.constant(x)))
+
+
+def _load_onnx(path):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        str(path), providers=["CPUExecutionProvider"]
+    )
+    input_name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {input_name: x})[0]

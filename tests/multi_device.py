@@ -1,4 +1,4 @@
-"""Run test code in a child process that sees several CPU devices.
+"""Run test code in a child process that has several CPU devices.
 
 JAX and TensorFlow fix their device list when the backend initializes,
 which happens long before a test runs, so multi-device checks run in a

@@ -49,8 +49,8 @@ class HopfieldRetrieval(layers.Layer):
     precision.
 
     Noise under several devices: with `keras.distribution.DataParallel`
-    on JAX the layer sees the global batch, so it draws the same noise as
-    a single-device run. With `tf.distribute.MirroredStrategy` each replica
+    on JAX the layer receives the global batch, so it draws the same noise
+    as a single-device run. With `tf.distribute.MirroredStrategy` each replica
     calls the layer on its part of the batch and folds its replica index
     into the seed, so replicas draw different noise, which also differs
     from single-device noise but repeats for the same `seed` and number of

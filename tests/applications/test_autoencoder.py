@@ -397,14 +397,14 @@ def test_trajectory_plot_adds_final_step(tmp_path, monkeypatch):
         states=rng.normal(size=(20, 3, 4)),
         labels=np.arange(20) % 10,
     )
-    shown = {}
+    plotted = {}
 
     def fake_plot(states, labels, steps, path, *, title):
-        shown["steps"] = steps
-        shown["states"] = states
+        plotted["steps"] = steps
+        plotted["states"] = states
         return path
 
     monkeypatch.setattr(autoencoder_report.plots, "plot_pca_grid", fake_plot)
     autoencoder_report.plot_trajectory(tmp_path, [1, 5, 10])
-    assert shown["steps"] == [1, 3]
-    assert shown["states"].shape == (20, 2, 4)
+    assert plotted["steps"] == [1, 3]
+    assert plotted["states"].shape == (20, 2, 4)

@@ -156,6 +156,7 @@ def test_cifar10_command_table(tmp_path, monkeypatch):
     data_dir.mkdir()
     synthetic_data.write_cifar10_npz(data_dir, num_train=100, num_test=40)
     output = tmp_path / "out"
+
     resnet.main(
         [
             "--dataset",
@@ -179,6 +180,7 @@ def test_cifar10_command_table(tmp_path, monkeypatch):
             *TINY,
         ]
     )
+
     table = (output / "results.md").read_text()
     lines = [line for line in table.splitlines() if "ResNet+NIHR |" in line]
     assert lines[0].startswith("| CIFAR-10-C | ResNet+NIHR |")
@@ -187,6 +189,7 @@ def test_cifar10_command_table(tmp_path, monkeypatch):
     # Columns s2, s3 and s4 have no evaluated set.
     assert cells[4:7] == ["-", "-", "-"]
     assert cells[3] != "-"
+
     results = json.loads((output / "results.json").read_text())
     assert results["settings"]["nihr_after"] == [8]
     names = {

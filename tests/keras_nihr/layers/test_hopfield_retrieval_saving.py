@@ -1,8 +1,8 @@
 import keras
 import numpy as np
-import pytest
 
 from keras_nihr.layers import HopfieldRetrieval
+from tests import backend_utils
 
 
 def _model():
@@ -65,39 +65,12 @@ def test_weights_file_round_trip(tmp_path):
     )
 
 
-def _load_tf_saved_model(path):
-    import tensorflow as tf
-
-    artifact = tf.saved_model.load(str(path))
-    return lambda x: np.asarray(artifact.serve(tf.constant(x)))
-
-
-def _load_onnx(path):
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(
-        str(path), providers=["CPUExecutionProvider"]
-    )
-    input_name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {input_name: x})[0]
-
-
 def test_export_and_reload(tmp_path):
     model = _model()
     x = _data()
     # ONNX export on torch traces a model that has been called once.
     model.predict(x, verbose=0)
-    backend = keras.backend.backend()
-    if backend == "torch":
-        path = tmp_path / "model.onnx"
-        model.export(path, format="onnx", verbose=False)
-        serve = _load_onnx(path)
-    elif backend in ("tensorflow", "jax"):
-        path = tmp_path / "saved_model"
-        model.export(path, format="tf_saved_model", verbose=False)
-        serve = _load_tf_saved_model(path)
-    else:
-        pytest.skip(f"No export format is tested on backend {backend!r}")
+    serve = backend_utils.export_and_load(model, tmp_path)
     # Two batch sizes: the artifact must not be tied to one.
     for batch in (x, x[:3]):
         np.testing.assert_allclose(
