@@ -1,10 +1,10 @@
 """Run test code in a child process that has several CPU devices.
 
 JAX and TensorFlow fix their device list when the backend initializes,
-which happens long before a test runs, so multi-device checks run in a
-fresh Python process: JAX gets `--xla_force_host_platform_device_count`
-in `XLA_FLAGS`, TensorFlow splits its CPU into logical devices before it
-creates any. The child uses the parent's Keras backend.
+long before a test runs. Multi-device checks therefore run in a fresh
+Python process. There JAX gets `--xla_force_host_platform_device_count`
+in `XLA_FLAGS`, and TensorFlow splits its CPU into logical devices
+before it creates any. The child uses the parent's Keras backend.
 """
 
 import importlib
